@@ -1,0 +1,299 @@
+"""In-memory training data: volumes cut into slices, and a patch sampler with augmentation.
+
+Training draws square patches (``PreprocessConfig.patch_size``) at the run's in-plane spacing, centred in
+the annotated region of a slice: the background scribble usually surrounds the organ, so this keeps full
+resolution on thin structures at a fraction of the cost of whole slices. Augmentation (random rotation,
+zoom, optional flips, intensity jitter) runs batched on the training device with ``grid_sample``.
+Prediction uses whole slices (the networks are fully convolutional).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import PreprocessConfig
+from ..errors import DataError
+from ..labels import IGNORE, check_label_values, scribbles_to_target
+from .slices import SliceGeometry, normalize_intensity, to_slices
+
+
+@dataclass
+class Case:
+    """One volume as the engine receives it (from NIfTI files or napari layers).
+
+    Attributes
+    ----------
+    image
+        3D intensities, any dtype.
+    spacing
+        Voxel sizes (mm) of the three axes.
+    scribbles
+        Scribble arrays (encoding of :mod:`~napari_scribbleseg.labels`), one per annotator; empty for an
+        unlabeled image.
+    mask
+        Optional dense mask (mask encoding) for mixed supervision (001 Sec. V-F).
+    name
+        Shown in errors and reports.
+    """
+
+    image: np.ndarray
+    spacing: tuple[float, float, float]
+    scribbles: list[np.ndarray] = field(default_factory=list)
+    mask: np.ndarray | None = None
+    name: str = "volume"
+
+    def validate(self, n_classes: int) -> None:
+        """Check shapes and label values; raises :class:`DataError` naming the case."""
+        if self.image.ndim != 3:
+            raise DataError(f"{self.name}: expected a 3D image, got shape {self.image.shape}")
+        if not np.all(np.isfinite(self.image)):
+            raise DataError(f"{self.name}: the image contains NaN or Inf values")
+        for k, s in enumerate(self.scribbles):
+            if s.shape != self.image.shape:
+                raise DataError(
+                    f"{self.name}: scribbles {k + 1} have shape {s.shape}, the image {self.image.shape}"
+                )
+            check_label_values(s, n_classes, kind="scribbles", source=f"{self.name} (scribbles {k + 1})")
+        if self.mask is not None:
+            if self.mask.shape != self.image.shape:
+                raise DataError(f"{self.name}: mask shape {self.mask.shape} != image shape {self.image.shape}")
+            check_label_values(self.mask, n_classes, kind="mask", source=f"{self.name} (mask)")
+
+
+@dataclass
+class PreparedCase:
+    """A :class:`Case` cut into normalised slices at the run's in-plane spacing.
+
+    ``targets`` has shape (A, S, h, w) (int8, class indices, ``IGNORE`` = not annotated), one row per
+    annotator plus one for the dense mask when given (``dense[a]`` tells which rows are dense).
+    """
+
+    name: str
+    geometry: SliceGeometry
+    image: np.ndarray
+    targets: np.ndarray
+    dense: np.ndarray
+
+    @property
+    def n_slices(self) -> int:
+        """Number of slices."""
+        return self.image.shape[0]
+
+
+def prepare_case(case: Case, pre: PreprocessConfig, target_spacing: float) -> PreparedCase:
+    """Normalise and slice a case (labels are resampled with nearest neighbours)."""
+    geom = SliceGeometry.create(case.image.shape, case.spacing, target_spacing, pre.slice_axis)
+    image = to_slices(normalize_intensity(case.image, pre.normalization), geom)
+    rows, dense = [], []
+    for s in case.scribbles:
+        rows.append(to_slices(scribbles_to_target(s).astype(np.int8), geom, labels=True))
+        dense.append(False)
+    if case.mask is not None:
+        rows.append(to_slices(np.asarray(case.mask).astype(np.int8), geom, labels=True))
+        dense.append(True)
+    if rows:
+        targets = np.stack(rows)
+    else:
+        targets = np.full((0, *image.shape), IGNORE, dtype=np.int8)
+    return PreparedCase(case.name, geom, image.astype(np.float32), targets, np.asarray(dense, dtype=bool))
+
+
+def median_in_plane_spacing(cases: Sequence[Case], axis: int | None = None) -> float:
+    """The run's in-plane spacing: the median of the cases' in-plane spacings (nnU-Net's choice)."""
+    values = []
+    for c in cases:
+        ax = SliceGeometry.create(c.image.shape, c.spacing, None, axis).axis
+        values += [float(s) for i, s in enumerate(c.spacing) if i != ax]
+    if not values:
+        raise DataError("no training volume given")
+    return float(np.median(values))
+
+
+@dataclass
+class Batch:
+    """A training batch on the device.
+
+    ``image`` (B, 1, P, P); ``targets`` (A, B, P, P) int64 with ``IGNORE``; ``dense`` (A, B) bool: which
+    targets are dense masks; ``valid`` (B, P, P) bool: pixels that come from inside the slice.
+    """
+
+    image: object
+    targets: object
+    dense: object
+    valid: object
+
+
+def _crop(arr: np.ndarray, cy: int, cx: int, size: int, fill: float) -> np.ndarray:
+    """``size`` x ``size`` window of the last two axes centred at (cy, cx), padded with ``fill``."""
+    h, w = arr.shape[-2:]
+    y0, x0 = cy - size // 2, cx - size // 2
+    out = np.full((*arr.shape[:-2], size, size), fill, dtype=arr.dtype)
+    sy0, sx0 = max(y0, 0), max(x0, 0)
+    sy1, sx1 = min(y0 + size, h), min(x0 + size, w)
+    if sy1 > sy0 and sx1 > sx0:
+        out[..., sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = arr[..., sy0:sy1, sx0:sx1]
+    return out
+
+
+class PatchSampler:
+    """Draws augmented patch batches from prepared cases.
+
+    Parameters
+    ----------
+    cases
+        Prepared cases; only slices with at least one annotated pixel are drawn when ``annotated_only``.
+    pre
+        Patch size and augmentation settings.
+    annotated_only
+        Draw from annotated slices only (supervised batches) or from every slice (unlabeled batches).
+    """
+
+    def __init__(self, cases: Sequence[PreparedCase], pre: PreprocessConfig, *, annotated_only: bool) -> None:
+        self.cases = list(cases)
+        self.pre = pre
+        self.size = pre.patch_size
+        # crop a larger window so rotation and zoom-out stay inside real data where possible
+        self.crop = int(np.ceil(self.size * 1.45 * (1 + pre.scale_range) / 2) * 2)
+        self.index: list[tuple[int, int, tuple[int, int, int, int]]] = []
+        for ci, c in enumerate(self.cases):
+            ann = (c.targets != IGNORE).any(axis=0) if c.targets.shape[0] else None
+            for si in range(c.n_slices):
+                if ann is not None and ann[si].any():
+                    ys, xs = np.nonzero(ann[si])
+                    box = (int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max()))
+                elif annotated_only:
+                    continue
+                else:
+                    h, w = c.image.shape[1:]
+                    box = (h // 4, h - h // 4 - 1, w // 4, w - w // 4 - 1)
+                self.index.append((ci, si, box))
+        if not self.index:
+            raise DataError("no annotated slice to train on" if annotated_only else "no slice to sample")
+        self.n_annotators = max((c.targets.shape[0] for c in self.cases), default=0)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def sample_numpy(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Un-augmented crops: image (n, R, R), targets (A, n, R, R), dense (A, n), valid (n, R, R)."""
+        a = max(self.n_annotators, 1)
+        imgs = np.empty((n, self.crop, self.crop), np.float32)
+        tgts = np.full((a, n, self.crop, self.crop), IGNORE, np.int8)
+        valid = np.empty((n, self.crop, self.crop), np.float32)
+        dense = np.zeros((a, n), bool)
+        for k, j in enumerate(rng.integers(0, len(self.index), size=n)):
+            ci, si, (y0, y1, x0, x1) = self.index[j]
+            c = self.cases[ci]
+            cy, cx = int(rng.integers(y0, y1 + 1)), int(rng.integers(x0, x1 + 1))
+            imgs[k] = _crop(c.image[si], cy, cx, self.crop, 0.0)
+            valid[k] = _crop(np.ones(c.image.shape[1:], np.float32), cy, cx, self.crop, 0.0)
+            na = c.targets.shape[0]
+            if na:
+                tgts[:na, k] = _crop(c.targets[:, si], cy, cx, self.crop, IGNORE)
+                dense[:na, k] = c.dense
+        return imgs, tgts, dense, valid
+
+    def sample(self, n: int, rng: np.random.Generator, device, generator=None, augment: bool = True) -> Batch:
+        """An augmented batch of ``n`` patches on ``device``."""
+        import torch
+
+        imgs, tgts, dense, valid = self.sample_numpy(n, rng)
+        image = torch.from_numpy(imgs).to(device)[:, None]
+        target = torch.from_numpy(tgts).to(device).float()  # (A, n, R, R)
+        valid_t = torch.from_numpy(valid).to(device)[:, None]
+        theta = self._thetas(n, rng, augment).to(device)
+        image, target, valid_t = warp_batch(theta, image, target, valid_t, self.size)
+        if augment:
+            image = self._intensity(image, rng)
+        return Batch(image, target.long(), torch.from_numpy(dense).to(device), valid_t[:, 0] > 0.5)
+
+    def _thetas(self, n: int, rng: np.random.Generator, augment: bool):
+        import torch
+
+        ratio = self.size / self.crop
+        out = np.zeros((n, 2, 3), np.float32)
+        for k in range(n):
+            ang = np.deg2rad(rng.uniform(-1, 1) * self.pre.rotation_degrees) if augment else 0.0
+            s = ratio * (1 + rng.uniform(-1, 1) * self.pre.scale_range if augment else 1.0)
+            fx = -1.0 if augment and self.pre.flips and rng.random() < 0.5 else 1.0
+            fy = -1.0 if augment and self.pre.flips and rng.random() < 0.5 else 1.0
+            c, sn = np.cos(ang), np.sin(ang)
+            out[k, :, :2] = s * np.array([[c * fx, -sn * fy], [sn * fx, c * fy]])
+        return torch.from_numpy(out)
+
+    @staticmethod
+    def _intensity(image, rng: np.random.Generator):
+        import torch
+
+        n = image.shape[0]
+        scale = torch.from_numpy(np.exp(rng.normal(0, 0.1, n)).astype(np.float32)).to(image.device)
+        shift = torch.from_numpy(rng.normal(0, 0.1, n).astype(np.float32)).to(image.device)
+        return image * scale[:, None, None, None] + shift[:, None, None, None]
+
+
+def warp_batch(theta, image, target, valid, size: int):
+    """Apply per-sample affine ``theta`` (n, 2, 3): bilinear for images, nearest for labels.
+
+    ``image`` (n, 1, R, R); ``target`` (A, n, R, R) float (IGNORE kept); ``valid`` (n, 1, R, R).
+    Returns tensors of side ``size``.
+    """
+    import torch.nn.functional as F
+
+    n = image.shape[0]
+    grid = F.affine_grid(theta, [n, 1, size, size], align_corners=False)
+    image = F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    valid = F.grid_sample(valid, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    a = target.shape[0]
+    # labels: shift by one so that padding (0) becomes IGNORE after the shift back
+    t = target.permute(1, 0, 2, 3) + 1.0  # (n, A, R, R)
+    t = F.grid_sample(t, grid, mode="nearest", padding_mode="zeros", align_corners=False) - 1.0
+    return image, t.permute(1, 0, 2, 3).reshape(a, n, size, size), valid
+
+
+class MaskSampler:
+    """Draws augmented patches of unpaired masks (the real samples of the adversarial prior, 001 Sec. III).
+
+    Patches are centred like the supervised ones: inside the dilated bounding box of the structures (or
+    anywhere in the middle of slices without structure), at the run's in-plane spacing.
+    """
+
+    def __init__(self, masks: Sequence[PreparedCase], pre: PreprocessConfig, margin: float = 0.25) -> None:
+        self.pre = pre
+        self.size = pre.patch_size
+        self.crop = int(np.ceil(self.size * 1.45 * (1 + pre.scale_range) / 2) * 2)
+        self.masks = [m.targets[-1] for m in masks]  # (S, h, w) dense rows
+        self.index = []
+        for mi, m in enumerate(self.masks):
+            for si in range(m.shape[0]):
+                fg = m[si] > 0
+                h, w = fg.shape
+                if fg.any():
+                    ys, xs = np.nonzero(fg)
+                    my, mx = int(margin * (ys.max() - ys.min() + 1)), int(margin * (xs.max() - xs.min() + 1))
+                    box = (max(ys.min() - my, 0), min(ys.max() + my, h - 1),
+                           max(xs.min() - mx, 0), min(xs.max() + mx, w - 1))
+                else:
+                    box = (h // 3, h - h // 3 - 1, w // 3, w - w // 3 - 1)
+                self.index.append((mi, si, tuple(int(b) for b in box)))
+        if not self.index:
+            raise DataError("no unpaired mask slice given")
+
+    def sample(self, n: int, rng: np.random.Generator, device, augment: bool = True):
+        """(n, P, P) int64 masks on ``device``."""
+        import torch
+
+        crops = np.empty((1, n, self.crop, self.crop), np.int8)
+        for k, j in enumerate(rng.integers(0, len(self.index), size=n)):
+            mi, si, (y0, y1, x0, x1) = self.index[j]
+            cy, cx = int(rng.integers(y0, y1 + 1)), int(rng.integers(x0, x1 + 1))
+            crops[0, k] = _crop(self.masks[mi][si], cy, cx, self.crop, 0)
+        theta = PatchSampler._thetas(self, n, rng, augment).to(device)  # same augmentation law
+        target = torch.from_numpy(crops).to(device).float()
+        dummy = torch.zeros(n, 1, self.crop, self.crop, device=device)
+        _, t, _ = warp_batch(theta, dummy, target, dummy, self.size)
+        return t[0].clamp_min(0).long()

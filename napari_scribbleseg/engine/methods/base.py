@@ -1,0 +1,200 @@
+"""The plug-in interface of training methods and their registry.
+
+A method owns its networks, optimisers and ``train_step``; the :class:`~napari_scribbleseg.engine.trainer.Trainer`
+owns iteration, time budget, learning-rate schedule, validation, checkpoints, events and seeding. A new
+method is one module defining a :class:`TrainingMethod` subclass registered in :data:`METHODS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...config import PreprocessConfig, TrainConfig
+from ...data.dataset import Batch
+from ...labels import IGNORE
+from ...losses import partial_cross_entropy, weighted_partial_cross_entropy
+from ...models.registry import build_segmentor
+from ...registry import Registry
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """This method has no options of its own."""
+
+
+@dataclass
+class MethodContext:
+    """What a method gets from the trainer when it is built."""
+
+    n_classes: int
+    train: TrainConfig
+    pre: PreprocessConfig
+    device: torch.device
+    autocast_dtype: torch.dtype | None
+    has_unpaired_masks: bool = False
+    has_unlabeled: bool = False
+    wrap: Callable[[nn.Module], nn.Module] = lambda m: m  # DistributedDataParallel under torchrun
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast context for forward passes (no-op in fp32)."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+
+@dataclass
+class StepData:
+    """Extra data a step may draw, lazily: unpaired masks and unlabeled images (same patch size)."""
+
+    rng: np.random.Generator
+    step: int
+    unpaired_masks: Callable[[int], torch.Tensor] | None = None
+    unlabeled: Callable[[int], torch.Tensor] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TrainingMethod:
+    """Base class: a UNet trained with a supervised loss on scribbles.
+
+    Subclasses set :attr:`name`, :attr:`description`, :attr:`Config` and override :meth:`build` and/or
+    :meth:`train_step`.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Config: ClassVar[type] = NoOptions
+    segmentor_name: ClassVar[str] = "unet"
+    uses_unpaired_masks: ClassVar[bool] = False
+    uses_unlabeled: ClassVar[bool] = False
+
+    def __init__(self, config: Any, ctx: MethodContext) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.segmentor_kwargs = {
+            "in_channels": 1,
+            "n_classes": ctx.n_classes,
+            "width": ctx.train.width,
+            "depth": ctx.train.depth,
+        }
+        segmentor = build_segmentor(self.segmentor_name, **self.segmentor_kwargs).to(ctx.device)
+        if ctx.device.type == "cpu":
+            segmentor = segmentor.to(memory_format=torch.channels_last)
+        self.segmentor = segmentor
+        self.networks: dict[str, nn.Module] = {"segmentor": segmentor}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {"segmentor": self.make_optimizer(segmentor)}
+        self._wrapped: dict[str, nn.Module] = {"segmentor": ctx.wrap(segmentor)}
+        self.build()
+
+    # -- construction -------------------------------------------------------------------------------
+    def build(self) -> None:
+        """Create the method's extra networks (add them with :meth:`add_network`)."""
+
+    def make_optimizer(self, module: nn.Module, lr_scale: float = 1.0, betas=(0.9, 0.999)) -> torch.optim.Optimizer:
+        """Adam with the run's learning rate (001 Sec. III-C uses Adam); ``lr_scale`` is kept per group."""
+        opt = torch.optim.Adam(
+            module.parameters(), lr=self.ctx.train.lr * lr_scale, betas=betas,
+            weight_decay=self.ctx.train.weight_decay,
+        )
+        for g in opt.param_groups:
+            g["lr_scale"] = lr_scale
+        return opt
+
+    def add_network(self, name: str, module: nn.Module, lr_scale: float = 1.0, betas=(0.9, 0.999)) -> nn.Module:
+        """Register an extra network with its own optimiser; returns the (possibly DDP-wrapped) module."""
+        module = module.to(self.ctx.device)
+        self.networks[name] = module
+        self.optimizers[name] = self.make_optimizer(module, lr_scale, betas)
+        self._wrapped[name] = self.ctx.wrap(module)
+        return self._wrapped[name]
+
+    def net(self, name: str = "segmentor") -> nn.Module:
+        """The network to call in a step (DDP-wrapped under torchrun)."""
+        return self._wrapped[name]
+
+    # -- training -----------------------------------------------------------------------------------
+    def forward(self, image: torch.Tensor) -> dict[str, Any]:
+        """Segmentor forward under autocast."""
+        if image.device.type == "cpu":
+            image = image.contiguous(memory_format=torch.channels_last)
+        with self.ctx.autocast():
+            return self.net()(image)
+
+    def supervised_loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Sum over annotators (001 Sec. V-E) of the scribble loss; dense-mask rows use WPCE (001 V-F)."""
+        total = logits.new_zeros((), dtype=torch.float32)
+        for a in range(batch.targets.shape[0]):
+            target = batch.targets[a]
+            if not bool((target != IGNORE).any()):
+                continue
+            dense = batch.dense[a]
+            if bool(dense.any()):
+                # weighted CE on the dense masks, the method's scribble loss on the rest
+                dense_target = torch.where(dense[:, None, None], target, torch.full_like(target, IGNORE))
+                scrib_target = torch.where(dense[:, None, None], torch.full_like(target, IGNORE), target)
+                total = total + weighted_partial_cross_entropy(logits, dense_target)
+                if bool((scrib_target != IGNORE).any()):
+                    total = total + self.scribble_loss(logits, scrib_target)
+            else:
+                total = total + self.scribble_loss(logits, target)
+        return total
+
+    def scribble_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The loss on scribbled pixels (partial CE by default)."""
+        return partial_cross_entropy(logits, target)
+
+    def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
+        """One optimisation step; returns the losses to report."""
+        out = self.forward(batch.image)
+        loss = self.supervised_loss(out["logits"], batch)
+        self.step_optimizer("segmentor", loss)
+        return {"loss": float(loss.detach())}
+
+    def step_optimizer(self, name: str, loss: torch.Tensor) -> None:
+        """Backward ``loss`` and update network ``name``."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    # -- state --------------------------------------------------------------------------------------
+    def train_mode(self, on: bool = True) -> None:
+        """Switch every network to train (or eval) mode."""
+        for m in self.networks.values():
+            m.train(on)
+
+    def optimizer_state(self) -> dict[str, Any]:
+        """Optimiser state dicts by network name."""
+        return {k: o.state_dict() for k, o in self.optimizers.items()}
+
+    def load_state(self, weights: dict[str, dict[str, Any]], optim: dict[str, Any] | None) -> None:
+        """Restore networks (and optimisers) saved by the trainer."""
+        for name, module in self.networks.items():
+            if name not in weights:
+                raise KeyError(f"the saved training state has no network {name!r}")
+            module.load_state_dict(weights[name])
+        if optim:
+            for name, opt in self.optimizers.items():
+                if name in optim:
+                    opt.load_state_dict(optim[name])
+
+    def iter_param_groups(self) -> Iterator[dict[str, Any]]:
+        """Every optimiser parameter group (the trainer sets their learning rate)."""
+        for opt in self.optimizers.values():
+            yield from opt.param_groups
+
+
+METHODS: Registry[type[TrainingMethod]] = Registry("method")
+
+
+def register_method(cls: type[TrainingMethod]) -> type[TrainingMethod]:
+    """Class decorator registering a method under ``cls.name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    return METHODS.register(cls.name)(cls)

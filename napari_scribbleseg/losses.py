@@ -1,0 +1,182 @@
+"""Losses of the scribble-supervised methods.
+
+Conventions (as in MONAI): configuration in ``__init__`` or keyword arguments, tensors in the call,
+shapes in the docstring. Targets use the training encoding of :mod:`napari_scribbleseg.labels`: class
+indices with :data:`~napari_scribbleseg.labels.IGNORE` on pixels without annotation.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .labels import IGNORE
+
+
+def _check(logits: torch.Tensor, target: torch.Tensor) -> None:
+    if logits.ndim != 4 or target.ndim != 3 or logits.shape[0] != target.shape[0] or (
+        logits.shape[2:] != target.shape[1:]
+    ):
+        raise ValueError(
+            f"expected logits (B, C, H, W) and target (B, H, W), got {tuple(logits.shape)} and "
+            f"{tuple(target.shape)}"
+        )
+
+
+def partial_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Partial cross-entropy: mean CE over annotated pixels only (Tang et al.; 003 Eq. 1; 001 Sec. IV-B).
+
+    Parameters
+    ----------
+    logits
+        (B, C, H, W) raw scores.
+    target
+        (B, H, W) int64 class indices, ``IGNORE`` where not annotated.
+    class_weights
+        Optional (C,) weights multiplying each class's contribution.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar; ``sum(w_y * CE) / n_annotated`` (0 with a gradient of 0 when nothing is annotated).
+    """
+    _check(logits, target)
+    ce = F.cross_entropy(logits.float(), target, weight=class_weights, ignore_index=IGNORE, reduction="sum")
+    n = (target != IGNORE).sum()
+    return ce / n.clamp_min(1)
+
+
+def wpce_weights(target: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Class weights of the WPCE loss, ``w_i = 1 - n_i / n_tot`` over annotated pixels (001 Eq. 1).
+
+    With a single annotated class the formula would give it weight 0 and silence the loss; we use 1 then.
+    """
+    labelled = target[target != IGNORE]
+    counts = torch.bincount(labelled, minlength=n_classes).float()
+    total = counts.sum()
+    if total == 0 or int((counts > 0).sum()) < 2:
+        return torch.ones(n_classes, device=target.device)
+    return 1.0 - counts / total
+
+
+def weighted_partial_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """WPCE of Valvano et al. (001) Eq. 1: partial CE with class weights ``1 - n_i / n_tot``.
+
+    Shapes as in :func:`partial_cross_entropy`.
+    """
+    _check(logits, target)
+    return partial_cross_entropy(logits, target, wpce_weights(target, logits.shape[1]))
+
+
+def lsgan_discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """``V_LS(D) = 1/2 E[(D(y) - 1)^2] + 1/2 E[(D(S(x)) + 1)^2]`` (001 Eq. 2)."""
+    return 0.5 * ((real_scores.float() - 1) ** 2).mean() + 0.5 * ((fake_scores.float() + 1) ** 2).mean()
+
+
+def lsgan_discriminator_loss_targets(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Least-squares loss against per-sample targets in {+1 (real), -1 (fake)}.
+
+    Equals :func:`lsgan_discriminator_loss` when the targets are +1 for real and -1 for fake samples; per
+    sample targets are what label noise (001 Sec. III-B: 10% of labels flipped) needs.
+    """
+    return 0.5 * ((scores.float() - targets.float()) ** 2).mean()
+
+
+def lsgan_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """``V_LS(S) = 1/2 E[(D(S(x)) - 1)^2]`` (001 Eq. 2)."""
+    return 0.5 * ((fake_scores.float() - 1) ** 2).mean()
+
+
+def masked_crf_loss(
+    probs: torch.Tensor,
+    image: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    sigma_intensity: float = 0.15,
+    sigma_xy: float = 6.0,
+    radius: int = 2,
+    downsample: int = 2,
+) -> torch.Tensor:
+    """Masked CRF loss of AttenScribble (003 Sec. 2.2, Eq. 3-5), computed at reduced resolution.
+
+    ``l = 1/|Ω_U| Σ_{p∈Ω_U} Σ_{q∈Ω_U, 0<‖q-p‖∞<r} s(p,q) Σ_{i≠j} P_p^i P_q^j`` with a single Gaussian
+    kernel on intensity and position, ``s(p,q) = exp(-|I_p-I_q|²/2σ_I² - ‖p-q‖²/2σ_xy²)`` (Eq. 5 with
+    ``f_p = [I_p, x_p, y_p]``; the two features get their own σ, i.e. a scaled feature vector).
+
+    Efficiency (deviation from a full-resolution window, as in the Gated CRF loss of Obukhov et al. that
+    003 builds on): probabilities, intensities and the mask are average-pooled by ``downsample`` first and
+    the window is ``(2 radius + 1)²`` at that resolution, so ``radius=2, downsample=2`` spans ±4 pixels of
+    the input. We use ``Σ_{i≠j} P_p^i P_q^j = 1 - <P_p, P_q>`` (rows of P sum to 1) and loop over the
+    ``2r(r+1)`` offsets of one half-window (pairs are symmetric), each a sliced product: no loop over
+    pixels, memory linear in image size. ``sigma_xy`` is in input pixels.
+
+    Parameters
+    ----------
+    probs
+        (B, C, H, W) softmax probabilities.
+    image
+        (B, 1, H, W) normalised intensities.
+    mask
+        (B, H, W) or (B, 1, H, W): 1 on Ω_U (unannotated pixels inside the image), 0 elsewhere.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss.
+    """
+    if probs.ndim != 4 or image.shape[0] != probs.shape[0] or image.shape[-2:] != probs.shape[-2:]:
+        raise ValueError(f"probs (B,C,H,W) and image (B,1,H,W) must match, got {tuple(probs.shape)}, "
+                         f"{tuple(image.shape)}")
+    m = mask.float()
+    if m.ndim == 3:
+        m = m[:, None]
+    p = probs.float()
+    img = image.float()
+    if downsample > 1:
+        p = F.avg_pool2d(p, downsample)
+        img = F.avg_pool2d(img, downsample)
+        # a low-resolution pixel is in Ω_U only if all the pixels it averages are
+        m = -F.max_pool2d(-m, downsample)
+    sxy = sigma_xy / max(downsample, 1)
+    h, w = p.shape[-2:]
+    total = p.new_zeros(())
+    for dy in range(0, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dy == 0 and dx <= 0:
+                continue  # half window: (dy, dx) and (-dy, -dx) give the same pairs
+            ya, yb = slice(0, h - dy), slice(dy, h)
+            xa, xb = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+            pa, pb = p[..., ya, xa], p[..., yb, xb]
+            ia, ib = img[..., ya, xa], img[..., yb, xb]
+            pair_mask = m[..., ya, xa] * m[..., yb, xb]
+            kernel = torch.exp(-((ia - ib) ** 2) / (2 * sigma_intensity**2) - (dy * dy + dx * dx) / (2 * sxy**2))
+            disagreement = 1.0 - (pa * pb).sum(dim=1, keepdim=True)
+            total = total + 2.0 * (kernel * pair_mask * disagreement).sum()
+    return total / m.sum().clamp_min(1)
+
+
+def soft_dice_loss(probs: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor | None = None,
+                   eps: float = 1e-5) -> torch.Tensor:
+    """1 - (weighted) mean soft Dice over classes on annotated pixels.
+
+    Parameters
+    ----------
+    probs
+        (B, C, H, W) probabilities.
+    target
+        (B, H, W) class indices with ``IGNORE`` for pixels to skip.
+    class_weights
+        Optional (C,) weights (normalised to sum 1).
+    """
+    valid = (target != IGNORE).unsqueeze(1).float()
+    onehot = F.one_hot(target.clamp_min(0), probs.shape[1]).permute(0, 3, 1, 2).float() * valid
+    p = probs.float() * valid
+    inter = (p * onehot).sum(dim=(0, 2, 3))
+    denom = p.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3))
+    dice = (2 * inter + eps) / (denom + eps)
+    if class_weights is None:
+        return 1.0 - dice.mean()
+    w = class_weights.float() / class_weights.float().sum()
+    return 1.0 - (w * dice).sum()

@@ -1,0 +1,149 @@
+"""A few training steps of every method on tiny data, checkpoints, resume, stop and events."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from napari_scribbleseg.config import PreprocessConfig, TrainConfig
+from napari_scribbleseg.engine import events as ev
+from napari_scribbleseg.engine.methods import METHODS
+from napari_scribbleseg.engine.trainer import Trainer
+from napari_scribbleseg.errors import ConfigError
+from napari_scribbleseg.inference import Predictor
+
+from .conftest import CLASSES
+
+PRE = PreprocessConfig(patch_size=32)
+
+
+def cfg(method: str, **kw) -> TrainConfig:
+    base = dict(method=method, batch_size=2, width=4, depth=3, max_steps=3, val_fraction=0.0, preview_every=0,
+                device="cpu", precision="fp32", threads=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def run(trainer: Trainer) -> list:
+    events = list(trainer.fit())
+    failed = [e for e in events if isinstance(e, ev.Failed)]
+    assert not failed, failed[0].message + failed[0].details
+    return events
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+def test_every_method_trains_a_few_steps(method, tiny_cases, tiny_masks, tmp_path):
+    trainer = Trainer(tiny_cases, CLASSES, cfg(method), preprocess=PRE, unpaired_masks=tiny_masks,
+                      out_dir=tmp_path / "m")
+    events = run(trainer)
+    assert isinstance(events[0], ev.Started) and isinstance(events[-1], ev.Finished)
+    assert events[-1].reason == "max-steps" and trainer.step == 3
+    progress = [e for e in events if isinstance(e, ev.Progress)]
+    assert progress and all(np.isfinite(v) for v in progress[0].losses.values())
+    assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "meta.json").is_file()
+    pred = Predictor.load(tmp_path / "m", device="cpu")
+    img = tiny_cases[0].image
+    mask = pred.predict(img, tiny_cases[0].spacing)
+    assert mask.shape == img.shape and mask.dtype == np.uint8 and mask.max() < len(CLASSES)
+
+
+def test_adversarial_methods_require_unpaired_masks(tiny_cases):
+    with pytest.raises(ConfigError, match="unpaired masks"):
+        Trainer(tiny_cases, CLASSES, cfg("aag"), preprocess=PRE)
+
+
+def test_unknown_method_lists_valid_ones(tiny_cases):
+    with pytest.raises(ConfigError, match="Did you mean 'aag'.*Valid: .*crf"):
+        Trainer(tiny_cases, CLASSES, cfg("aga"), preprocess=PRE)
+
+
+def _scribble_ce(predictor, cases) -> float:
+    total, n = 0.0, 0
+    for c in cases:
+        probs = predictor.predict_proba(c.image, c.spacing)
+        s = c.scribbles[0].astype(int)
+        ann = s > 0
+        p = np.take_along_axis(probs, np.where(ann, s - 1, 0)[None], 0)[0]
+        total += float(-np.log(np.clip(p[ann], 1e-7, 1)).sum())
+        n += int(ann.sum())
+    return total / n
+
+
+def test_training_reduces_the_loss(tiny_cases):
+    trainer = Trainer(tiny_cases, CLASSES, cfg("pce", max_steps=60, lr=3e-3, lr_schedule="constant", width=8),
+                      preprocess=PRE)
+    trainer._setup()
+    before = _scribble_ce(trainer.predictor(), tiny_cases)
+    run(trainer)
+    after = _scribble_ce(trainer.predictor(), tiny_cases)
+    assert after < 0.5 * before
+
+
+def test_resume_restores_weights_and_optimizer(tiny_cases, tiny_masks, tmp_path):
+    t1 = Trainer(tiny_cases, CLASSES, cfg("aag"), preprocess=PRE, unpaired_masks=tiny_masks, out_dir=tmp_path / "a")
+    run(t1)
+    t2 = Trainer(tiny_cases, CLASSES, cfg("aag", max_steps=2), preprocess=PRE, unpaired_masks=tiny_masks,
+                 out_dir=tmp_path / "b", resume=tmp_path / "a")
+    t2._setup()
+    for name, net in t1.method.networks.items():
+        for (k, a), (_, b) in zip(net.state_dict().items(), t2.method.networks[name].state_dict().items()):
+            assert torch.equal(a.cpu(), b.cpu()), (name, k)
+    s1 = t1.method.optimizers["segmentor"].state_dict()["state"]
+    s2 = t2.method.optimizers["segmentor"].state_dict()["state"]
+    assert torch.equal(s1[0]["exp_avg"], s2[0]["exp_avg"])
+    assert t2.step == 3
+    events = run(t2)
+    assert t2.step == 5 and events[0].resumed
+
+
+def test_resume_refuses_another_method(tiny_cases, tmp_path):
+    run(Trainer(tiny_cases, CLASSES, cfg("pce"), preprocess=PRE, out_dir=tmp_path / "a"))
+    t = Trainer(tiny_cases, CLASSES, cfg("wpce"), preprocess=PRE, resume=tmp_path / "a")
+    events = list(t.fit())
+    assert isinstance(events[-1], ev.Failed) and "was trained with method 'pce'" in events[-1].message
+
+
+def test_stop_from_another_thread_keeps_the_model(tiny_cases, tmp_path):
+    trainer = Trainer(tiny_cases, CLASSES, cfg("pce", max_steps=None, time_budget=60), preprocess=PRE,
+                      out_dir=tmp_path / "m")
+    got = []
+    for e in trainer.fit():
+        got.append(e)
+        if isinstance(e, ev.Progress) and e.step >= 2:
+            threading.Thread(target=trainer.stop).start()
+    assert got[-1].reason == "stopped" and (tmp_path / "m" / "model.safetensors").is_file()
+
+
+def test_continue_after_finish_keeps_counting(tiny_cases):
+    trainer = Trainer(tiny_cases, CLASSES, cfg("crf"), preprocess=PRE)
+    run(trainer)
+    run(trainer)
+    assert trainer.step == 6
+
+
+def test_previews_and_attention_maps(tiny_cases, tiny_masks):
+    trainer = Trainer(tiny_cases, CLASSES, cfg("aag", preview_every=1e-9, max_steps=2, depth=4), preprocess=PRE,
+                      unpaired_masks=tiny_masks)
+    trainer.preview_request = (1, 2)
+    previews = [e for e in run(trainer) if isinstance(e, ev.Preview)]
+    assert previews, "no preview"
+    p = previews[-1]
+    assert (p.volume, p.slice_index) == (1, 2)
+    assert p.prediction.shape == tiny_cases[1].image.shape[:2]
+    assert set(p.attention) == {"scale 1/4", "scale 1/2"}
+    assert all(a.shape == p.prediction.shape and 0 <= a.min() and a.max() <= 1 for a in p.attention.values())
+
+
+def test_validation_split_and_time_budget(tiny_cases):
+    cases = tiny_cases + tiny_cases[:2]
+    for i, c in enumerate(cases):
+        c.name = f"c{i}"
+    trainer = Trainer(cases, CLASSES, cfg("pce", max_steps=None, time_budget=3.0, val_fraction=0.2, val_every=0.5),
+                      preprocess=PRE)
+    events = run(trainer)
+    vals = [e for e in events if isinstance(e, ev.Validation)]
+    assert len(trainer.val_ids) == 1 and vals and events[-1].reason == "budget"
+    assert events[-1].elapsed < 3.0 * 1.1 + 0.5
