@@ -110,6 +110,8 @@ def test_pair_by_name(tmp_path):
     assert pairs == [scr / "case01.nii.gz", scr / "case02.nii", None]
     with pytest.raises(DataError, match=r"scribbles: no file in .*scribbles for 1 of 3 image\(s\): case03"):
         io.pair_by_name(images, scr)
+    with pytest.raises(DataError, match="scribbles: .*case01.nii.gz is the image itself"):
+        io.pair_by_name(images, imgs)
     with pytest.raises(DataError, match="masks: the folder .*missing does not exist"):
         io.pair_by_name(images, tmp_path / "missing", what="masks")
 
@@ -443,6 +445,11 @@ def test_write_refuses_inputs(tmp_path):
     other_bytes = other.read_bytes()
     with pytest.raises(DataError, match="other.nii.gz: refusing to overwrite an input file"):
         io.write_labels(other, labels, ref, protected=[str(other)])
+    side = tmp_path / "side.json"
+    side.write_text("keep")
+    with pytest.raises(DataError, match="side.json: refusing to overwrite an input file"):
+        io.write_labels(tmp_path / "side.nii.gz", labels, ref, class_names=("a", "b"), protected=iter([side]))
+    assert side.read_text() == "keep" and not (tmp_path / "side.nii.gz").exists()
     assert (tmp_path / "img.nii.gz").read_bytes() == before
     assert other.read_bytes() == other_bytes
 

@@ -302,8 +302,8 @@ def pair_by_name(
     Raises
     ------
     DataError
-        If ``folder`` is not a folder, or (``required``) some images have no partner; the message lists the
-        missing cases.
+        If ``folder`` is not a folder, a partner is the image file itself, or (``required``) some images have
+        no partner; the message lists the missing cases.
     """
     folder = Path(folder).expanduser()
     if not folder.exists():
@@ -317,6 +317,10 @@ def pair_by_name(
         name = case_name(image)
         candidates = [folder / image.name] + [folder / f"{name}{s}" for s in NIFTI_SUFFIXES]
         match = next((c for c in candidates if c.is_file()), None)
+        if match is not None and match.resolve() == image.resolve():
+            raise DataError(
+                f"{what}: {match} is the image itself; the {what} folder must differ from the images folder"
+            )
         if match is None:
             missing.append(name)
         result.append(match)
@@ -791,6 +795,7 @@ def write_labels(
     LabelError
         Values outside ``class_names``.
     """
+    protected = list(protected)
     p = _check_destination(path, protected, reference)
     data = _label_array(p, labels)
     _check_grid(p, data, reference, "mask")

@@ -50,8 +50,7 @@ __all__ = [
 CARDIAC_CLASSES: tuple[str, ...] = tuple(DEFAULT_CARDIAC_CLASSES)
 BRAIN_CLASSES: tuple[str, ...] = ("background", "GM", "WM")
 
-#: Subjects of the default cardiac dataset, and how they are split (train, unpaired masks, test).
-CARDIAC_SUBJECTS = 30
+#: How the default 30 cardiac subjects are split: train (scribbled), unpaired masks, test.
 _CARDIAC_SPLIT = (16, 6, 8)
 
 _ENCODING = {
@@ -210,12 +209,35 @@ class CardiacSubject:
     phase: str
 
 
-def _ellipse(x: np.ndarray, y: np.ndarray, cx: float, cy: float, a: float, b: float, angle: float) -> np.ndarray:
-    """``((x', y') / (a, b))**2`` summed, in the frame of an ellipse centred at (cx, cy) rotated by angle."""
+def _ellipse(
+    x: np.ndarray,
+    y: np.ndarray,
+    cx: float,
+    cy: float,
+    a: float,
+    b: float,
+    angle: float,
+    wobble: Sequence[tuple[int, float, float]] = (),
+) -> np.ndarray:
+    """Squared normalised radius in an ellipse centred at (cx, cy) rotated by ``angle`` (< 1 inside).
+
+    ``wobble`` = (harmonic, amplitude, phase) terms that make the outline irregular.
+    """
     ca, sa = np.cos(angle), np.sin(angle)
-    u = (x - cx) * ca + (y - cy) * sa
-    v = -(x - cx) * sa + (y - cy) * ca
-    return (u / a) ** 2 + (v / b) ** 2
+    u = ((x - cx) * ca + (y - cy) * sa) / a
+    v = (-(x - cx) * sa + (y - cy) * ca) / b
+    r2 = u**2 + v**2
+    if wobble:
+        t = np.arctan2(v, u)
+        f = 1.0
+        for k, amp, ph in wobble:
+            f = f + amp * np.cos(k * t + ph)
+        r2 = r2 / f**2
+    return r2
+
+
+def _wobble(rng: np.random.Generator, amplitude: float) -> list[tuple[int, float, float]]:
+    return [(k, rng.uniform(0, amplitude / k), rng.uniform(0, 2 * np.pi)) for k in (2, 3, 4, 5)]
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
@@ -225,7 +247,7 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float
 
 
 def _wrap(angle: np.ndarray | float) -> np.ndarray:
-    return np.angle(np.exp(1j * np.asarray(angle)))
+    return np.mod(np.asarray(angle) + np.pi, 2 * np.pi) - np.pi
 
 
 def _rotation(ax: float, ay: float, az: float) -> np.ndarray:
@@ -287,21 +309,24 @@ def make_cardiac_subject(index: int, seed: int = 0) -> CardiacSubject:
 
     # --- body and surroundings (mm)
     bx, by = fov / 2 + rng.uniform(-10, 10), fov / 2 + rng.uniform(-8, 8)
-    body_a, body_b = fov * rng.uniform(0.40, 0.52), fov * rng.uniform(0.30, 0.38)
+    # a chest of 300-360 mm by 190-250 mm: wider than the field of view, as in cardiac cine MRI
+    body_a, body_b = rng.uniform(150, 180), rng.uniform(95, 125)
     body_angle = rng.uniform(-0.1, 0.1)
-    fat_t, muscle_t = rng.uniform(5, 15), rng.uniform(6, 14)
-    hx0, hy0 = bx + rng.uniform(-5, 30), by + rng.uniform(-25, 5)  # heart: anterior, image right
-    spine = (bx + rng.uniform(-5, 5), by + body_b - rng.uniform(30, 40), rng.uniform(13, 18))
-    aorta = (spine[0] + rng.uniform(12, 25), spine[1] - rng.uniform(18, 28), rng.uniform(9, 13))
+    fat_t, muscle_t = rng.uniform(4, 12), rng.uniform(6, 14)
+    hx0, hy0 = bx + rng.uniform(0, 35), by + rng.uniform(-35, 0)  # heart: anterior, image right
+    spine = (bx + rng.uniform(-5, 5), by + body_b - rng.uniform(40, 50), rng.uniform(14, 19))
+    aorta = (spine[0] + rng.uniform(12, 25), spine[1] - rng.uniform(20, 30), rng.uniform(9, 13))
     lungs = [
-        (hx0 + rng.uniform(40, 60), by + rng.uniform(0, 20), rng.uniform(35, 50), rng.uniform(45, 65)),
-        (hx0 - rng.uniform(65, 90), by + rng.uniform(0, 20), rng.uniform(35, 50), rng.uniform(45, 65)),
+        (hx0 + rng.uniform(45, 65), by + rng.uniform(0, 25), rng.uniform(40, 60), rng.uniform(60, 85)),
+        (hx0 - rng.uniform(75, 100), by + rng.uniform(0, 25), rng.uniform(40, 60), rng.uniform(60, 85)),
     ]
     lung_angles = rng.uniform(-0.4, 0.4, size=2)
-    liver = (bx - rng.uniform(30, 60), by + rng.uniform(0, 25), rng.uniform(55, 80), rng.uniform(40, 60))
+    lung_wobble = [_wobble(rng, 0.25), _wobble(rng, 0.25)]
+    liver_wobble, stomach_wobble = _wobble(rng, 0.2), _wobble(rng, 0.3)
+    liver = (hx0 - rng.uniform(30, 70), hy0 + rng.uniform(30, 60), rng.uniform(70, 100), rng.uniform(45, 70))
     liver_angle, z_liver = rng.uniform(-0.4, 0.4), rng.uniform(0.3, 0.75)
     stomach = (
-        (hx0 + rng.uniform(20, 50), by + rng.uniform(10, 35), rng.uniform(20, 35), rng.uniform(15, 25))
+        (hx0 + rng.uniform(25, 55), hy0 + rng.uniform(30, 55), rng.uniform(20, 35), rng.uniform(15, 25))
         if rng.random() < 0.6
         else None
     )
@@ -321,8 +346,8 @@ def make_cardiac_subject(index: int, seed: int = 0) -> CardiacSubject:
 
     # --- heart (mm, angles in radians; +x = image right, +y = posterior)
     r_lv0 = rng.uniform(22, 30) if ed else rng.uniform(13, 22)
-    t0 = rng.uniform(3.5, 6.0) if ed else rng.uniform(5.0, 7.5)
-    w_rv0 = rng.uniform(12, 22) if ed else rng.uniform(9, 15)
+    t0 = rng.uniform(3.5, 5.5) if ed else rng.uniform(4.5, 6.5)
+    w_rv0 = rng.uniform(15, 28) if ed else rng.uniform(10, 18)
     half_rv0 = rng.uniform(np.deg2rad(55), np.deg2rad(85))
     z_rv = rng.uniform(0.85, 1.05)
     rv_skew = rng.uniform(-0.3, 0.3)
@@ -330,13 +355,14 @@ def make_cardiac_subject(index: int, seed: int = 0) -> CardiacSubject:
     dpsi = rng.uniform(-0.07, 0.07)
     ecc, theta0, dtheta = rng.uniform(0.0, 0.15), rng.uniform(0, np.pi), rng.uniform(-0.1, 0.1)
     harmonics = [(k, rng.uniform(0, 0.04), rng.uniform(0, 2 * np.pi)) for k in (3, 4, 5)]
-    thick_var, thick_phase = rng.uniform(0.1, 0.3), rng.uniform(0, 2 * np.pi)
+    thick_var, thick_phase = rng.uniform(0.1, 0.25), rng.uniform(0, 2 * np.pi)
     apex_p = rng.uniform(2.0, 3.0)
     drift = rng.uniform(-2.5, 2.5, size=2)
     z0 = rng.uniform(-0.05, 0.08)
-    length = nz * sz * rng.uniform(0.85, 1.05)
+    length = nz * sz * rng.uniform(0.92, 1.12)
     fat_dir, fat_max = rng.uniform(-np.pi, np.pi), rng.uniform(0, 5)
     papillary = [psi0 + np.pi + rng.uniform(0.4, 0.8), psi0 + np.pi - rng.uniform(0.4, 0.8)]
+    n_trabeculae = int(rng.integers(0, 7)) if ed else int(rng.integers(3, 10))
     lvot = rng.random() < 0.5
     atrium = rng.random() < 0.4
 
@@ -371,8 +397,8 @@ def make_cardiac_subject(index: int, seed: int = 0) -> CardiacSubject:
         img[interior] = inten["tissue"]
         # lungs shrink toward the apex (diaphragm), liver and stomach appear
         lung_scale = np.clip(1.1 - 0.5 * z, 0.4, 1.0)
-        for (lx, ly, la, lb), ang in zip(lungs, lung_angles):
-            inside = interior & (_ellipse(x, y, lx, ly, la * lung_scale, lb * lung_scale, ang) < 1)
+        for (lx, ly, la, lb), ang, wob in zip(lungs, lung_angles, lung_wobble):
+            inside = interior & (_ellipse(x, y, lx, ly, la * lung_scale, lb * lung_scale, ang, wob) < 1)
             img[inside] = inten["lung"]
             for _ in range(int(rng.integers(4, 12))):  # pulmonary vessels
                 vx, vy = lx + rng.uniform(-0.7, 0.7) * la, ly + rng.uniform(-0.7, 0.7) * lb
@@ -381,10 +407,12 @@ def make_cardiac_subject(index: int, seed: int = 0) -> CardiacSubject:
         if z > z_liver:
             grow = min(1.0, 0.4 + (z - z_liver) * 2.0)
             lx, ly, la, lb = liver
-            img[interior & (_ellipse(x, y, lx, ly, la * grow, lb * grow, liver_angle) < 1)] = inten["liver"]
+            img[interior & (_ellipse(x, y, lx, ly, la * grow, lb * grow, liver_angle, liver_wobble) < 1)] = (
+                inten["liver"]
+            )
         if stomach is not None and z > z_stomach:
             gx, gy, ga, gb = stomach
-            e = _ellipse(x, y, gx, gy, ga, gb, 0.3)
+            e = _ellipse(x, y, gx, gy, ga, gb, 0.3, stomach_wobble)
             img[interior & (e < 1)] = inten["tissue"] * 0.6
             img[interior & (e < 1) & (y > gy)] = inten["csf"] * 0.8  # fluid level
         # spine, spinal canal, descending aorta
@@ -404,7 +432,7 @@ def make_cardiac_subject(index: int, seed: int = 0) -> CardiacSubject:
         zc = float(np.clip(z, 0.0, 1.0))
         g = (1 - zc**apex_p) ** 0.5 if zc < 1 else 0.0
         r_epi_mean = (r_lv0 + t0) * g
-        thick = t0 * (1 + 0.2 * zc)
+        thick = t0 * (1 + 0.1 * zc)
         r_endo_mean = r_epi_mean - thick
         rho = np.hypot(x - hx, y - hy)
         phi = np.arctan2(y - hy, x - hx)
@@ -457,6 +485,12 @@ def make_cardiac_subject(index: int, seed: int = 0) -> CardiacSubject:
                         pd = min(r_endo_mean * float(outline(pa)) - pr, 0.8 * r_endo_mean)
                         pm = (x - hx - pd * np.cos(pa)) ** 2 + (y - hy - pd * np.sin(pa)) ** 2 < pr**2
                         img[pm & lv] = inten["myo"] * rng.uniform(0.9, 1.2)
+                if zc > 0.15:  # trabeculae: small dark spots on the endocardium, inside the LV label
+                    for ta in rng.uniform(-np.pi, np.pi, size=n_trabeculae):
+                        tr = rng.uniform(1.0, 2.2)
+                        td = r_endo_mean * float(outline(ta)) - 0.7 * tr
+                        spot = (x - hx - td * np.cos(ta)) ** 2 + (y - hy - td * np.sin(ta)) ** 2 < tr**2
+                        img[spot & lv] = inten["myo"] * rng.uniform(1.0, 1.6)
                 if k == 0 and lvot:  # outflow tract: the ring opens into bright background
                     gap = np.abs(_wrap(phi - (psi - rng.uniform(0.6, 1.0)))) < rng.uniform(0.3, 0.6)
                     out = gap & (rho >= r_endo) & (rho < r_epi + rng.uniform(6, 12)) & (lab != 1)
@@ -489,7 +523,9 @@ def make_cardiac_subject(index: int, seed: int = 0) -> CardiacSubject:
     return CardiacSubject(image, mask, spacing, affine, phase)
 
 
-def _cardiac_scribbles(mask: np.ndarray, seed: int, index: int, slices: str | int | Sequence[int]) -> np.ndarray:
+def _cardiac_scribbles(
+    mask: np.ndarray, seed: int, index: int, slices: str | int | Sequence[int]
+) -> np.ndarray:
     """Paper-style scribbles of a cardiac subject: skeleton for RV and LV, random walk for MYO."""
     rng = np.random.default_rng([int(seed), int(index), 0x5C21])
     return scribbles_from_mask(
