@@ -252,7 +252,10 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
                       start_time=t_start)
     quiet = opts.get("quiet")
     last_print = 0.0
+    speed = 0.0
     for e in trainer.fit():
+        if isinstance(e, ev.Progress):
+            speed = e.slices_per_s
         if isinstance(e, ev.Started):
             print(f"training {e.method} on {e.device} ({e.precision}): {e.n_train_slices} annotated slices, "
                   f"{e.n_val_volumes} validation volumes" + (", resumed" if e.resumed else ""), flush=True)
@@ -272,8 +275,8 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
                 print(e.details, file=sys.stderr)
             return 1
         elif isinstance(e, ev.Finished):
-            print(f"finished ({e.reason}) after {e.step} steps in {time.monotonic() - t_start:.1f}s; "
-                  f"model saved to {opts['out']}", flush=True)
+            print(f"finished ({e.reason}) after {e.step} steps, {speed:.1f} slices/s, in "
+                  f"{time.monotonic() - t_start:.1f}s; model saved to {opts['out']}", flush=True)
     return 0
 
 
@@ -289,8 +292,7 @@ def cmd_predict(opts: dict[str, Any]) -> int:
     for img_path in images:
         t = time.monotonic()
         vol = io.read_image(img_path)
-        probs = predictor.predict_proba(vol.data, vol.spacing)
-        mask = probs.argmax(0).astype("uint8")
+        mask, probs = predictor.segment(vol.data, vol.spacing)
         dest = out / img_path.name
         io.write_labels(dest, mask, vol, class_names=predictor.class_names, protected=images)
         if opts.get("uncertainty"):

@@ -35,6 +35,12 @@ class PreprocessConfig:
     flips: bool = _f(False, "random flips in augmentation (off: left/right matters in cardiac/abdominal MRI)")
     rotation_degrees: float = _f(20.0, "max random in-plane rotation of augmentation")
     scale_range: float = _f(0.15, "random zoom of augmentation, +- fraction")
+    context_patches: float = _f(
+        0.3, "fraction of training patches centred anywhere in the slice (the rest in the annotated region)"
+    )
+    keep_largest: bool = _f(
+        True, "prediction keeps only the largest 3D connected component of the structures (drops far-away blobs)"
+    )
 
     def __post_init__(self) -> None:
         if self.patch_size < 32 or self.patch_size % 16:

@@ -131,8 +131,42 @@ class Predictor:
         progress: Callable[[int, int], None] | None = None,
     ) -> np.ndarray:
         """Mask (mask encoding, uint8) of ``image`` on its own grid."""
+        return self.segment(image, spacing, progress=progress)[0]
+
+    def segment(
+        self,
+        image: np.ndarray,
+        spacing: tuple[float, float, float],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(mask, probabilities)``: the post-processed mask (uint8) and the class probabilities."""
         probs = self.predict_proba(image, spacing, progress=progress)
-        return probs.argmax(0).astype(np.uint8)
+        mask = probs.argmax(0).astype(np.uint8)
+        if self.pre.keep_largest:
+            mask = keep_largest_component(mask)
+        return mask, probs
+
+
+def keep_largest_component(mask: np.ndarray) -> np.ndarray:
+    """Keep the structures' largest 3D connected component (26-connectivity); the rest becomes background.
+
+    Organs are one connected object: blobs far from it are false positives (nnU-Net applies the same
+    post-processing when it helps on validation). Structures stay as predicted inside the kept component.
+    """
+    from scipy import ndimage
+
+    fg = mask > 0
+    if not fg.any():
+        return mask
+    lab, n = ndimage.label(fg, structure=np.ones((3,) * mask.ndim, bool))
+    if n <= 1:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    out = mask.copy()
+    out[lab != int(sizes.argmax())] = 0
+    return out
 
 
 def entropy(probs: np.ndarray) -> np.ndarray:

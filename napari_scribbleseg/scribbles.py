@@ -147,17 +147,38 @@ def _random_pixel(region: np.ndarray, rng: np.random.Generator) -> tuple[int, in
 
 
 def _skeleton(binary: np.ndarray) -> np.ndarray:
-    """Skeleton of every connected component of ``binary``; no component is left without a pixel."""
+    """Skeleton of every connected component of ``binary``; no component is left without a pixel.
+
+    A compact, near-convex component (e.g. the LV blood pool) thins to a point or a stub, far less than
+    what a person draws on it: the ACDC experts' LV scribbles cover ~0.1 % of the image (001 Sec. IV-A).
+    Where the skeleton is shorter than half the component's diameter we add its midline along the
+    principal axis, kept a quarter of the inscribed radius away from the border (experts draw "away from
+    border regions"). This is our addition to the thinning procedure.
+    """
     skel = skeletonize(binary)
     labels, n = ndi.label(binary, structure=np.ones((3, 3), bool))
-    if n:
-        hit = ndi.maximum(skel, labels, index=np.arange(1, n + 1))
-        missing = np.flatnonzero(~np.asarray(hit, bool)) + 1
-        if len(missing):
-            dist = ndi.distance_transform_edt(binary)
-            for lab in missing:  # keep the deepest pixel of a component the thinning removed
-                pos = ndi.maximum_position(dist, labels, index=int(lab))
-                skel[pos] = True
+    if not n:
+        return skel
+    dist = ndi.distance_transform_edt(binary)
+    for lab in range(1, n + 1):
+        comp = labels == lab
+        length = int((skel & comp).sum())
+        ys, xs = np.nonzero(comp)
+        diameter = 2.0 * np.sqrt(len(ys) / np.pi)
+        if length >= 0.5 * diameter:
+            continue
+        if len(ys) >= 3:
+            cy, cx = ys.mean(), xs.mean()
+            cov = np.cov(np.stack([ys - cy, xs - cx]))
+            vy, vx = np.linalg.eigh(cov)[1][:, -1]
+            # distance of each pixel to the principal axis through the centroid
+            off = np.abs((ys - cy) * vx - (xs - cx) * vy)
+            deep = dist[ys, xs] >= 0.25 * dist[ys, xs].max()
+            line = (off <= 0.75) & deep
+            skel[ys[line], xs[line]] = True
+        if not (skel & comp).any():  # keep the deepest pixel of a component the thinning removed
+            pos = ndi.maximum_position(dist, labels, index=lab)
+            skel[pos] = True
     return skel
 
 
@@ -390,7 +411,9 @@ def _plan_background(
             centre, half = rng.uniform(-np.pi, np.pi), np.deg2rad(rng.uniform(8.0, 30.0))
             band &= np.abs(np.angle(np.exp(1j * (theta - centre)))) > half
         outer = r0 + width
-        start_zone = allowed & (dist >= outer + 3.0) & (dist <= outer + 25.0)
+        # strokes start anywhere beyond the band: experts also mark far background (001 Sec. IV-A reports
+        # 10.4 (8.4) % background coverage on ACDC, far more than a thin ring around the heart)
+        start_zone = allowed & (dist >= outer + 3.0)
         if not start_zone.any():
             start_zone = allowed
     else:
@@ -405,11 +428,11 @@ def _plan_background(
 
 # Keep in step with the defaults of background_scribble (scribbles_from_mask plans background in batches).
 _BACKGROUND_DEFAULTS: dict[str, Any] = {
-    "band_distance": (2.0, 6.0),
+    "band_distance": (3.0, 10.0),
     "band_width": (1.0, 2.5),
     "n_gaps": (0, 2),
-    "n_strokes": (2, 4),
-    "stroke_steps": (300, 900),
+    "n_strokes": (3, 6),
+    "stroke_steps": (600, 2000),
 }
 
 
@@ -417,11 +440,11 @@ def background_scribble(
     mask2d: np.ndarray,
     rng: RngLike = None,
     *,
-    band_distance: tuple[float, float] = (2.0, 6.0),
+    band_distance: tuple[float, float] = (3.0, 10.0),
     band_width: tuple[float, float] = (1.0, 2.5),
     n_gaps: tuple[int, int] = (0, 2),
-    n_strokes: tuple[int, int] = (2, 4),
-    stroke_steps: tuple[int, int] = (300, 900),
+    n_strokes: tuple[int, int] = (3, 6),
+    stroke_steps: tuple[int, int] = (600, 2000),
 ) -> np.ndarray:
     """A background scribble drawn "approximately around the heart" (Valvano et al. (001) Sec. IV-A).
 

@@ -189,6 +189,8 @@ class PatchSampler:
         for k, j in enumerate(rng.integers(0, len(self.index), size=n)):
             ci, si, (y0, y1, x0, x1) = self.index[j]
             c = self.cases[ci]
+            if rng.random() < self.pre.context_patches:  # context: anywhere in the slice
+                y0, y1, x0, x1 = 0, c.image.shape[1] - 1, 0, c.image.shape[2] - 1
             cy, cx = int(rng.integers(y0, y1 + 1)), int(rng.integers(x0, x1 + 1))
             imgs[k] = _crop(c.image[si], cy, cx, self.crop, 0.0)
             valid[k] = _crop(np.ones(c.image.shape[1:], np.float32), cy, cx, self.crop, 0.0)

@@ -1,0 +1,102 @@
+"""Benchmark: every method on the cardiac sample at the same training time budget.
+
+Runs the real CLI (``scribbleseg train / predict / evaluate``) one method after the other, so the wall time
+includes loading, and writes ``bench/results/methods.json`` and ``bench/results/methods.md``.
+
+    python bench/methods.py --budget 300 [--methods pce,crf,aag] [--data bench/data/cardiac]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+STRUCTURES = ("RV", "MYO", "LV")
+
+
+def run(cmd: list[str]) -> str:
+    print("$", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        print(proc.stdout, proc.stderr, file=sys.stderr)
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
+    return proc.stdout
+
+
+def bench_method(method: str, data: Path, budget: float, work: Path, extra: list[str]) -> dict:
+    model, pred = work / "models" / method, work / "pred" / method
+    t = time.monotonic()
+    out = run(["scribbleseg", "train", str(data / "train/images"), "--scribbles", str(data / "train/scribbles"),
+               "--masks", str(data / "unpaired_masks"), "--classes", "background,RV,MYO,LV", "--method", method,
+               "--time-budget", str(budget), "--out", str(model), "--quiet", *extra])
+    wall = time.monotonic() - t
+    m = re.search(r"after (\d+) steps, ([\d.]+) slices/s", out)
+    t = time.monotonic()
+    run(["scribbleseg", "predict", "--model", str(model), "--out", str(pred), str(data / "test/images")])
+    n_test = len(list((data / "test/images").glob("*.nii*")))
+    pred_time = (time.monotonic() - t) / max(n_test, 1)
+    res_json = work / f"eval_{method}.json"
+    run(["scribbleseg", "evaluate", "--pred", str(pred), "--truth", str(data / "test/masks"), "--json", str(res_json)])
+    res = json.loads(res_json.read_text())
+    return {
+        "method": method,
+        "budget_s": budget,
+        "train_wall_s": round(wall, 1),
+        "steps": int(m.group(1)) if m else None,
+        "slices_per_s": float(m.group(2)) if m else None,
+        "predict_s_per_volume": round(pred_time, 2),
+        "dice": res["mean"]["dice"],
+        "hd95": res["mean"]["hd95"],
+        "dice_mean": res["mean"]["dice_mean"],
+        "hd95_mean": res["mean"]["hd95_mean"],
+    }
+
+
+def markdown(rows: list[dict], title: str) -> str:
+    head = ("| method | " + " | ".join(f"Dice {s}" for s in STRUCTURES) + " | Dice mean | "
+            + " | ".join(f"HD95 {s} (mm)" for s in STRUCTURES) + " | HD95 mean | slices/s | train wall (s) |")
+    sep = "|" + "---|" * (len(STRUCTURES) * 2 + 5)
+    lines = [f"### {title}", "", head, sep]
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | " + " | ".join(f"{r['dice'][s]:.3f}" for s in STRUCTURES) + f" | **{r['dice_mean']:.3f}** | "
+            + " | ".join(f"{r['hd95'][s]:.1f}" for s in STRUCTURES) + f" | {r['hd95_mean']:.1f} | "
+            f"{r['slices_per_s']} | {r['train_wall_s']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--budget", type=float, default=300)
+    p.add_argument("--methods", default="pce,wpce,crf,unetd,aag")
+    p.add_argument("--data", default=str(ROOT / "data" / "cardiac"))
+    p.add_argument("--work", default=str(ROOT / "runs"))
+    p.add_argument("--name", default="methods")
+    p.add_argument("--extra", default="", help="extra train options, e.g. '--seed 1'")
+    args = p.parse_args()
+    data, work = Path(args.data), Path(args.work)
+    if not (data / "train/images").is_dir():
+        run(["scribbleseg", "sample-data", "cardiac", "--out", str(data)])
+    rows = []
+    for method in args.methods.split(","):
+        rows.append(bench_method(method, data, args.budget, work, args.extra.split()))
+        print(json.dumps(rows[-1]), flush=True)
+    out = ROOT / "results"
+    out.mkdir(exist_ok=True)
+    meta = {"budget_s": args.budget, "data": str(data), "machine": "2-core CPU, torch CPU build",
+            "date": time.strftime("%Y-%m-%d"), "rows": rows}
+    (out / f"{args.name}.json").write_text(json.dumps(meta, indent=2))
+    md = markdown(rows, f"Cardiac sample, {args.budget:.0f} s training budget per method (held-out test subjects)")
+    (out / f"{args.name}.md").write_text(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

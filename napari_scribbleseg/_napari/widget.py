@@ -1,0 +1,936 @@
+"""The dock widget: scribble, train in the background, watch predictions, predict, export.
+
+The widget is thin: it turns layers into engine inputs (copies), starts worker threads, and turns engine
+events into layer updates. Training logic lives in :mod:`napari_scribbleseg.engine`; what the workers run
+lives in :mod:`.session`. torch is imported when the widget is created (the method list comes from the
+engine's registry), never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtCore import QEvent, QObject, Qt, Signal
+from qtpy.QtGui import QColor, QIcon, QPixmap
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import layers as L
+from .colors import legend_entries
+from .config_form import ConfigForm
+from .session import PredictItem, TrainingSession, TrainRequest, UnpairedSource
+
+if TYPE_CHECKING:
+    import napari
+
+log = logging.getLogger(__name__)
+
+_NONE = "(none)"
+_FOLDER = "folder…"
+_SAMPLE_MASKS = "cardiac sample masks (6 subjects)"
+
+
+def _format_seconds(s: float | None) -> str:
+    if s is None:
+        return "?"
+    s = max(0, int(round(s)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _swatch(color: str, size: int = 14) -> QIcon:
+    pix = QPixmap(size, size)
+    pix.fill(QColor(color))
+    return QIcon(pix)
+
+
+class _Relay(QObject):
+    """Carries progress from a worker thread to the main thread (queued signal)."""
+
+    progress = Signal(str, int, int)
+
+
+class ScribbleSegWidget(QWidget):
+    """Scribble-supervised segmentation of the volumes open in ``napari_viewer``.
+
+    Parameters
+    ----------
+    napari_viewer
+        The viewer (napari passes it to dock widgets).
+
+    Notes
+    -----
+    **Why a ``thread_worker`` generator and not a subprocess.** Training runs in a napari worker thread of
+    this process, as a generator that yields the trainer's events. (1) Stop and Continue keep the model:
+    the :class:`~napari_scribbleseg.engine.trainer.Trainer` object, with its networks and optimiser state,
+    stays in this process's memory between runs, so Continue resumes from exactly the same weights and
+    Adam moments without serialising anything. (2) Events (progress, previews as small numpy arrays) reach
+    the main thread through Qt's queued ``yielded`` signal, where the widget updates layers: only the main
+    thread touches layers. (3) Heavy torch kernels release the GIL, so the event loop keeps running;
+    ``bench/responsiveness.py`` measures its longest stall during a CPU training run. A subprocess would
+    isolate the GIL completely but would have to ship volumes, scribbles, previews and the model across a
+    pipe and could not share the model with Predict.
+    """
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        super().__init__()
+        from ..config import PreprocessConfig, TrainConfig
+        from ..devices import available_devices
+        from ..engine.methods import METHODS
+
+        self.viewer = napari_viewer
+        self.session = TrainingSession()
+        self._methods = METHODS
+        self._worker: Any = None
+        self._task: str | None = None  # "train" | "predict" | "load"
+        self._unpaired_folder: Path | None = None
+        self._train_started = 0.0
+        self._last_event: Any = None
+        self._relay = _Relay()
+        self._relay.progress.connect(self._on_predict_progress)
+        self.last_export: Path | None = None
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        outer.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        root = QVBoxLayout(body)
+
+        # -- data -------------------------------------------------------------------------------------
+        data_box = QGroupBox("Image and scribbles")
+        form = QFormLayout(data_box)
+        self.image_combo = QComboBox()
+        self.image_combo.setToolTip("The image to scribble on, preview and predict")
+        form.addRow("image", self.image_combo)
+        self.classes_edit = QLineEdit("background,RV,MYO,LV")
+        self.classes_edit.setToolTip("Class names, background first, separated by commas")
+        form.addRow("classes", self.classes_edit)
+        self.new_scribbles_btn = QPushButton("New scribble layer")
+        self.new_scribbles_btn.setToolTip(
+            "Labels layer '<image> scribbles' on the image's grid: 0 = not annotated (eraser), "
+            "1 = background, k+1 = structure k"
+        )
+        form.addRow(self.new_scribbles_btn)
+        self.legend = QWidget()
+        self.legend_layout = QGridLayout(self.legend)
+        self.legend_layout.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.legend)
+        root.addWidget(data_box)
+
+        # -- training -----------------------------------------------------------------------------------
+        train_box = QGroupBox("Training")
+        tform = QFormLayout(train_box)
+        self.method_combo = QComboBox()
+        for name in METHODS.names():
+            self.method_combo.addItem(name)
+            idx = self.method_combo.count() - 1
+            self.method_combo.setItemData(idx, METHODS.get(name).description, Qt.ToolTipRole)
+        tform.addRow("method", self.method_combo)
+        self.method_desc = QLabel()
+        self.method_desc.setWordWrap(True)
+        tform.addRow(self.method_desc)
+        self.options_holder = QVBoxLayout()
+        holder = QWidget()
+        holder.setLayout(self.options_holder)
+        self.options_holder.setContentsMargins(0, 0, 0, 0)
+        tform.addRow(holder)
+        self.method_form: ConfigForm | None = None
+
+        self.unpaired_label = QLabel("unpaired masks")
+        self.unpaired_combo = QComboBox()
+        self.unpaired_combo.setToolTip(
+            "Masks (0 = background, k = structure k) of other subjects: the shape prior of adversarial "
+            "methods. A Labels layer, a folder of NIfTI masks, or the cardiac sample's masks."
+        )
+        tform.addRow(self.unpaired_label, self.unpaired_combo)
+        self.unlabeled_check = QCheckBox("use open images without scribbles as unlabeled data")
+        tform.addRow(self.unlabeled_check)
+
+        stop_row = QHBoxLayout()
+        self.stop_kind = QComboBox()
+        self.stop_kind.addItems(["seconds", "epochs", "steps"])
+        self.stop_kind.setToolTip("Train for a time budget, a number of epochs, or a number of steps")
+        self.stop_value = QDoubleSpinBox()
+        self.stop_value.setDecimals(0)
+        self.stop_value.setRange(1, 10_000_000)
+        self.stop_value.setValue(120)
+        stop_row.addWidget(self.stop_value)
+        stop_row.addWidget(self.stop_kind)
+        tform.addRow("train for", stop_row)
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["auto", *available_devices()])
+        self.device_combo.setToolTip("auto: the first CUDA device if there is one, else the CPU")
+        tform.addRow("device", self.device_combo)
+
+        self.advanced_btn = QToolButton()
+        self.advanced_btn.setText("advanced settings")
+        self.advanced_btn.setCheckable(True)
+        self.advanced_btn.setArrowType(Qt.RightArrow)
+        self.advanced_btn.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        tform.addRow(self.advanced_btn)
+        self.advanced = QWidget()
+        adv = QVBoxLayout(self.advanced)
+        adv.setContentsMargins(0, 0, 0, 0)
+        self.train_form = ConfigForm(
+            TrainConfig, exclude=("method", "epochs", "time_budget", "max_steps", "device")
+        )
+        self.pre_form = ConfigForm(PreprocessConfig)
+        adv.addWidget(QLabel("<b>training</b>"))
+        adv.addWidget(self.train_form)
+        adv.addWidget(QLabel("<b>preprocessing</b>"))
+        adv.addWidget(self.pre_form)
+        self.advanced.setVisible(False)
+        tform.addRow(self.advanced)
+
+        buttons = QHBoxLayout()
+        self.train_btn = QPushButton("Train")
+        self.train_btn.setToolTip("Train a new model on every image that has a scribble layer")
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setToolTip("End training after the current step; the model is kept")
+        self.continue_btn = QPushButton("Continue")
+        self.continue_btn.setToolTip("Resume from the same weights and optimiser state with the scribbles as they are now")
+        for b in (self.train_btn, self.stop_btn, self.continue_btn):
+            buttons.addWidget(b)
+        tform.addRow(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        tform.addRow(self.progress)
+        self.status = QLabel("Paint scribbles, then press Train.")
+        self.status.setWordWrap(True)
+        tform.addRow(self.status)
+        root.addWidget(train_box)
+
+        # -- prediction and files -------------------------------------------------------------------------
+        pred_box = QGroupBox("Prediction and files")
+        pform = QFormLayout(pred_box)
+        self.all_images_check = QCheckBox("also every other open image")
+        self.uncertainty_check = QCheckBox("uncertainty (entropy) layer")
+        pform.addRow(self.all_images_check)
+        pform.addRow(self.uncertainty_check)
+        self.predict_btn = QPushButton("Predict")
+        self.predict_btn.setToolTip("Segment the whole volume into '<image> prediction'")
+        pform.addRow(self.predict_btn)
+        files = QHBoxLayout()
+        self.export_btn = QPushButton("Export…")
+        self.export_btn.setToolTip("Write the prediction as NIfTI with the image's geometry (+ class names JSON)")
+        self.save_btn = QPushButton("Save model…")
+        self.load_btn = QPushButton("Load model…")
+        for b in (self.export_btn, self.save_btn, self.load_btn):
+            files.addWidget(b)
+        pform.addRow(files)
+        root.addWidget(pred_box)
+        root.addStretch(1)
+
+        # -- connections ----------------------------------------------------------------------------------
+        self.image_combo.currentTextChanged.connect(self._on_image_changed)
+        self.classes_edit.editingFinished.connect(self._on_classes_edited)
+        self.new_scribbles_btn.clicked.connect(self.new_scribble_layer)
+        self.method_combo.currentTextChanged.connect(self._on_method_changed)
+        self.unpaired_combo.activated.connect(self._on_unpaired_activated)
+        self.stop_kind.currentTextChanged.connect(self._on_stop_kind)
+        self.advanced_btn.toggled.connect(self._toggle_advanced)
+        self.train_btn.clicked.connect(self.train)
+        self.stop_btn.clicked.connect(self.stop)
+        self.continue_btn.clicked.connect(self.continue_training)
+        self.predict_btn.clicked.connect(self.predict)
+        self.export_btn.clicked.connect(self._export_dialog)
+        self.save_btn.clicked.connect(self._save_dialog)
+        self.load_btn.clicked.connect(self._load_dialog)
+
+        ev = self.viewer.layers.events
+        ev.inserted.connect(self._on_layers_changed)
+        ev.removed.connect(self._on_layers_changed)
+        ev.moved.connect(self._on_layers_changed)
+        for layer in self.viewer.layers:
+            layer.events.name.connect(self._refresh_layer_choices)
+        self.viewer.dims.events.current_step.connect(self._update_preview_request)
+        try:  # stop training cleanly when the viewer closes
+            self.viewer.window._qt_window.installEventFilter(self)
+        except AttributeError:  # pragma: no cover - headless viewer without a window
+            pass
+
+        default = TrainConfig().method
+        self.method_combo.setCurrentText(default if default in METHODS else METHODS.names()[0])
+        self._on_method_changed(self.method_combo.currentText())
+        self._refresh_layer_choices()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------------------------------------
+    # layers and classes
+    # ------------------------------------------------------------------------------------------------
+    def _on_layers_changed(self, event: Any = None) -> None:
+        layer = getattr(event, "value", None)
+        if event is not None and getattr(event, "type", "") == "inserted" and layer is not None:
+            layer.events.name.connect(self._refresh_layer_choices)
+        self._refresh_layer_choices()
+
+    def _refresh_layer_choices(self, event: Any = None) -> None:
+        images = [la.name for la in L.image_layers(self.viewer.layers)]
+        current = self.image_combo.currentText()
+        self.image_combo.blockSignals(True)
+        self.image_combo.clear()
+        self.image_combo.addItems(images)
+        if current in images:
+            self.image_combo.setCurrentText(current)
+        self.image_combo.blockSignals(False)
+        if self.image_combo.currentText() != current:
+            self._on_image_changed(self.image_combo.currentText())
+        self._refresh_unpaired_choices()
+        self._update_buttons()
+
+    def _refresh_unpaired_choices(self) -> None:
+        current = self.unpaired_combo.currentText()
+        items = [_NONE]
+        training = {la.name for la in L.image_layers(self.viewer.layers)}
+        for la in self.viewer.layers:
+            meta = L.info(la)
+            if not L.is_labels(la) or meta.get("kind") == "scribbles" or la.name.endswith(L.SCRIBBLES_SUFFIX):
+                continue
+            if la.name.endswith(L.PREDICTION_SUFFIX) and la.name[: -len(L.PREDICTION_SUFFIX)] in training:
+                continue
+            items.append(la.name)
+        if any(L.info(la).get("sample") == "cardiac" for la in self.viewer.layers):
+            items.append(_SAMPLE_MASKS)
+        if self._unpaired_folder is not None:
+            items.append(f"folder: {self._unpaired_folder}")
+        items.append(_FOLDER)
+        self.unpaired_combo.blockSignals(True)
+        self.unpaired_combo.clear()
+        self.unpaired_combo.addItems(items)
+        if current in items:
+            self.unpaired_combo.setCurrentText(current)
+        elif _SAMPLE_MASKS in items:
+            self.unpaired_combo.setCurrentText(_SAMPLE_MASKS)
+        elif self._unpaired_folder is not None:
+            self.unpaired_combo.setCurrentText(f"folder: {self._unpaired_folder}")
+        self.unpaired_combo.blockSignals(False)
+
+    def image_layer(self) -> Any | None:
+        """The image layer chosen in the widget."""
+        name = self.image_combo.currentText()
+        return self.viewer.layers[name] if name and name in self.viewer.layers else None
+
+    def _on_image_changed(self, name: str) -> None:
+        image = self.image_layer()
+        if image is None:
+            return
+        names = L.class_names_of(image)
+        scribbles = L.scribble_layer_for(self.viewer.layers, image)
+        if names is None and scribbles is not None:
+            names = L.class_names_of(scribbles)
+        if names:
+            self.classes_edit.setText(",".join(names))
+        self._rebuild_legend()
+        self._update_preview_request()
+        self._update_buttons()
+
+    def class_names(self) -> tuple[str, ...]:
+        """The class names typed in the widget (raises ``LabelError`` when invalid)."""
+        from ..labels import parse_class_names
+
+        return parse_class_names(self.classes_edit.text())
+
+    def _on_classes_edited(self) -> None:
+        try:
+            names = self.class_names()
+        except Exception as exc:
+            self._error(str(exc))
+            return
+        image = self.image_layer()
+        if image is not None:
+            for kind, layer in (
+                ("scribbles", L.scribble_layer_for(self.viewer.layers, image)),
+                ("mask", L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)),
+            ):
+                if layer is not None and L.is_labels(layer):
+                    L.set_class_names(layer, kind, names)
+        self._rebuild_legend()
+
+    def _rebuild_legend(self) -> None:
+        while self.legend_layout.count():
+            item = self.legend_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        try:
+            names = self.class_names()
+        except Exception:
+            return
+        for i, (value, color, name) in enumerate(legend_entries(names)):
+            btn = QPushButton(f"{value}: {name}")
+            btn.setIcon(_swatch(color))
+            btn.setFlat(True)
+            btn.setStyleSheet("text-align: left; padding: 1px 4px;")
+            btn.setToolTip(f"Paint {name} (scribble value {value}); predictions show it in the same colour")
+            btn.clicked.connect(lambda _=False, v=value: self.select_label(v))
+            self.legend_layout.addWidget(btn, i // 2, i % 2)
+
+    def select_label(self, value: int) -> None:
+        """Make the scribble layer active with the brush on scribble ``value``."""
+        layer = self.new_scribble_layer()
+        if layer is not None:
+            layer.selected_label = int(value)
+            layer.mode = "paint"
+
+    def new_scribble_layer(self) -> Any | None:
+        """The chosen image's scribble layer, made if missing (scribble encoding, image's grid)."""
+        image = self.image_layer()
+        if image is None:
+            self._error("open an image first")
+            return None
+        try:
+            names = self.class_names()
+        except Exception as exc:
+            self._error(str(exc))
+            return None
+        layer = L.scribble_layer_for(self.viewer.layers, image)
+        if layer is None:
+            layer = L.new_labels(self.viewer, image, f"{image.name}{L.SCRIBBLES_SUFFIX}", "scribbles", names)
+            layer.brush_size = 3
+            layer.selected_label = 2 if len(names) > 1 else 1
+            layer.mode = "paint"
+        elif L.class_names_of(layer) != names:
+            L.set_class_names(layer, "scribbles", names)
+        self.viewer.layers.selection.active = layer
+        self._update_buttons()
+        return layer
+
+    # ------------------------------------------------------------------------------------------------
+    # options
+    # ------------------------------------------------------------------------------------------------
+    def _on_method_changed(self, name: str) -> None:
+        if name not in self._methods:
+            return
+        cls = self._methods.get(name)
+        self.method_desc.setText(cls.description)
+        self.method_combo.setToolTip(cls.description)
+        if self.method_form is not None:
+            self.method_form.setParent(None)
+            self.method_form.deleteLater()
+        self.method_form = ConfigForm(cls.Config)
+        self.options_holder.addWidget(self.method_form)
+        unpaired = bool(getattr(cls, "uses_unpaired_masks", False))
+        self.unpaired_label.setVisible(unpaired)
+        self.unpaired_combo.setVisible(unpaired)
+        self.unlabeled_check.setVisible(bool(getattr(cls, "uses_unlabeled", False)))
+
+    def _on_stop_kind(self, kind: str) -> None:
+        defaults = {"seconds": 120, "epochs": 50, "steps": 500}
+        self.stop_value.setValue(defaults.get(kind, 100))
+
+    def _toggle_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.advanced_btn.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+
+    def _on_unpaired_activated(self, index: int) -> None:
+        if self.unpaired_combo.itemText(index) != _FOLDER:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder of unpaired NIfTI masks")
+        if folder:
+            self.set_unpaired_folder(folder)
+        else:
+            self.unpaired_combo.setCurrentIndex(0)
+
+    def set_unpaired_folder(self, folder: str | Path) -> None:
+        """Use the NIfTI masks in ``folder`` as unpaired masks."""
+        self._unpaired_folder = Path(folder)
+        self._refresh_unpaired_choices()
+        self.unpaired_combo.setCurrentText(f"folder: {self._unpaired_folder}")
+
+    def set_unpaired_source(self, text: str) -> None:
+        """Choose the unpaired-mask source by its combo text (a layer name, or the sample's masks)."""
+        self._refresh_unpaired_choices()
+        if self.unpaired_combo.findText(text) < 0:
+            raise ValueError(f"no unpaired-mask source {text!r}")
+        self.unpaired_combo.setCurrentText(text)
+
+    def stop_after(self) -> dict[str, Any]:
+        """The stopping criterion as TrainConfig fields."""
+        value = self.stop_value.value()
+        kind = self.stop_kind.currentText()
+        return {
+            "time_budget": float(value) if kind == "seconds" else None,
+            "epochs": int(value) if kind == "epochs" else None,
+            "max_steps": int(value) if kind == "steps" else None,
+        }
+
+    def train_config(self) -> Any:
+        """The TrainConfig the widget describes."""
+        from ..config import TrainConfig, from_dict
+
+        values = self.train_form.values()
+        values.update(self.stop_after())
+        values["method"] = self.method_combo.currentText()
+        values["device"] = self.device_combo.currentText()
+        return from_dict(TrainConfig, values)
+
+    def preprocess_config(self) -> Any:
+        """The PreprocessConfig the widget describes."""
+        from ..config import PreprocessConfig, from_dict
+
+        return from_dict(PreprocessConfig, self.pre_form.values())
+
+    def _unpaired_source(self) -> UnpairedSource | None:
+        cls = self._methods.get(self.method_combo.currentText())
+        if not getattr(cls, "uses_unpaired_masks", False):
+            return None
+        text = self.unpaired_combo.currentText()
+        if text in (_NONE, _FOLDER, ""):
+            return None
+        if text == _SAMPLE_MASKS:
+            return UnpairedSource("sample", name="cardiac")
+        if text.startswith("folder: ") and self._unpaired_folder is not None:
+            return UnpairedSource("folder", path=self._unpaired_folder)
+        if text in self.viewer.layers:
+            return UnpairedSource("cases", cases=(L.mask_case_from_layer(self.viewer.layers[text]),))
+        return None
+
+    # ------------------------------------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------------------------------------
+    def training_pairs(self) -> list[tuple[Any, Any]]:
+        """(image layer, scribble layer) of every open image whose scribble layer has annotations.
+
+        The chosen image comes first (its slices are previewed).
+        """
+        pairs = []
+        chosen = self.image_layer()
+        images = L.image_layers(self.viewer.layers)
+        if chosen is not None:
+            images = [chosen] + [im for im in images if im is not chosen]
+        for image in images:
+            scribbles = L.scribble_layer_for(self.viewer.layers, image)
+            if scribbles is not None and np.any(np.asarray(scribbles.data)):
+                pairs.append((image, scribbles))
+        return pairs
+
+    def _cases(self) -> list[Any]:
+        pairs = self.training_pairs()
+        if not pairs:
+            raise ValueError(
+                "no scribbles yet: press 'New scribble layer' and paint background and structures on a few slices"
+            )
+        return [L.case_from_layers(image, scribbles) for image, scribbles in pairs]
+
+    def train(self) -> None:
+        """Train a new model on every image with scribbles (in a worker thread)."""
+        if self._worker is not None:
+            self._error("busy: wait for the current task or press Stop")
+            return
+        try:
+            names = self.class_names()
+            cases = self._cases()
+            config = self.train_config()
+            options = self.method_form.values() if self.method_form is not None else {}
+            pre = self.preprocess_config()
+            unpaired = self._unpaired_source()
+            trained = {c.name for c in cases}
+            unlabeled = []
+            if self.unlabeled_check.isVisible() and self.unlabeled_check.isChecked():
+                unlabeled = [
+                    L.case_from_layers(im, None)
+                    for im in L.image_layers(self.viewer.layers)
+                    if im.name not in trained
+                ]
+        except Exception as exc:
+            self._error(str(exc))
+            return
+        for image in self.training_pairs():
+            L.set_class_names(image[1], "scribbles", names)
+        request = TrainRequest(cases, names, config, options, pre, unpaired, unlabeled)
+        self._start_training(self.session.train, request, [c.name for c in cases], names)
+
+    def continue_training(self) -> None:
+        """Resume the current model with the scribbles as they are now (in a worker thread)."""
+        if self._worker is not None:
+            self._error("busy: wait for the current task or press Stop")
+            return
+        if self.session.trainer is None or self.session.trainer.method is None:
+            self._error("nothing to continue: press Train first")
+            return
+        try:
+            cases = self._cases()
+        except Exception as exc:
+            self._error(str(exc))
+            return
+        names = tuple(self.session.trainer.class_names)
+        self._start_training(self.session.resume, cases, self.stop_after(), [c.name for c in cases], names)
+
+    def _start_training(self, func: Any, *args: Any) -> None:
+        *call_args, volume_names, names = args
+        from napari.qt.threading import create_worker
+
+        self._run_names = list(volume_names)
+        self._run_classes = tuple(names)
+        self._preview_layers_ready = False
+        self.session.volume_names = list(volume_names)
+        self._update_preview_request()
+        worker = create_worker(func, *call_args, _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(self._on_event)
+        worker.errored.connect(self._on_worker_error)
+        worker.finished.connect(self._on_worker_finished)
+        self._worker = worker
+        self._task = "train"
+        self._train_started = time.monotonic()
+        self.progress.setRange(0, 0)  # busy until the first progress event
+        self.progress.setFormat("preparing…")
+        self.status.setText(f"preparing {len(volume_names)} volume(s)…")
+        self._update_buttons()
+        worker.start()
+
+    def stop(self) -> None:
+        """End training after the current step; the model is kept for Continue and Predict."""
+        self.session.stop()
+        if self._task == "train":
+            self.status.setText("stopping after the current step…")
+
+    # -- events (main thread) -------------------------------------------------------------------------
+    def _on_event(self, ev: Any) -> None:
+        from ..engine import events as E
+
+        self._last_event = ev
+        if isinstance(ev, E.Started):
+            what = "resuming" if ev.resumed else "training"
+            self.status.setText(
+                f"{what} {ev.method} on {ev.device} ({ev.precision}), {ev.n_train_slices} annotated slices"
+            )
+        elif isinstance(ev, E.Progress):
+            loss = ev.losses.get("loss", next(iter(ev.losses.values()), float("nan")))
+            if ev.fraction is not None:
+                self.progress.setRange(0, 1000)
+                self.progress.setValue(int(1000 * min(max(ev.fraction, 0.0), 1.0)))
+            else:
+                self.progress.setRange(0, 0)
+            self.progress.setFormat(f"step {ev.step} · loss {loss:.3f} · ETA {_format_seconds(ev.eta)}")
+        elif isinstance(ev, E.Preview):
+            self._show_preview(ev)
+        elif isinstance(ev, E.Validation):
+            self.status.setText(f"validation at step {ev.step}: {ev.loss:.4f}{' (best)' if ev.best else ''}")
+        elif isinstance(ev, E.Finished):
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(1000 if ev.reason != "stopped" else self.progress.value())
+            self.progress.setFormat(f"done: {ev.reason} at step {ev.step}")
+            self.status.setText(
+                f"training ended ({ev.reason}) after {ev.elapsed:.0f} s at step {ev.step}; "
+                "correct the scribbles and Continue, or Predict"
+            )
+        elif isinstance(ev, E.Failed):
+            if ev.details:
+                log.error("training failed:\n%s", ev.details)
+            self._error(ev.message)
+            self.status.setText(f"training failed: {ev.message}")
+
+    def _show_preview(self, ev: Any) -> None:
+        if not 0 <= ev.volume < len(self._run_names):
+            return
+        name = self._run_names[ev.volume]
+        if name not in self.viewer.layers:
+            return
+        image = self.viewer.layers[name]
+        geom = L.geometry_of(image)
+        pred = self._prediction_layer(image, self._run_classes)
+        index = geom.file_slice(ev.slice_index)
+        L.geometry_of(pred).from_napari(pred.data)[index] = ev.prediction
+        pred.refresh()
+        for key, amap in ev.attention.items():
+            att = self._attention_layer(image, key)
+            L.geometry_of(att).from_napari(att.data)[index] = amap
+            att.refresh()
+
+    def _prediction_layer(self, image: Any, names: tuple[str, ...]) -> Any:
+        layer = L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)
+        if layer is None or not L.is_labels(layer) or tuple(np.shape(layer.data)) != tuple(np.shape(image.data)):
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+            layer = L.new_labels(self.viewer, image, f"{image.name}{L.PREDICTION_SUFFIX}", "mask", names)
+            self._keep_scribbles_on_top(image)
+        elif L.class_names_of(layer) != tuple(names):
+            L.set_class_names(layer, "mask", names)
+        return layer
+
+    def _attention_layer(self, image: Any, key: str) -> Any:
+        scale = key.split()[-1]  # "scale 1/8" -> "1/8"
+        name = f"{image.name}{L.ATTENTION_INFIX}{scale}"
+        if name in self.viewer.layers and tuple(np.shape(self.viewer.layers[name].data)) == tuple(np.shape(image.data)):
+            return self.viewer.layers[name]
+        if name in self.viewer.layers:
+            self.viewer.layers.remove(name)
+        layer = self.viewer.add_image(
+            np.zeros(np.shape(image.data), np.float32),
+            name=name,
+            metadata=L.make_meta("attention", L.geometry_of(image), None, image.name),
+            colormap="inferno",
+            blending="additive",
+            opacity=0.6,
+            contrast_limits=(0.0, 1.0),
+            **L.placement_kwargs(image),
+        )
+        # below the labels layers of the image, so predictions and scribbles stay readable
+        self._keep_scribbles_on_top(image)
+        return layer
+
+    def _keep_scribbles_on_top(self, image: Any) -> None:
+        layers = self.viewer.layers
+        for name in (f"{image.name}{L.PREDICTION_SUFFIX}", f"{image.name}{L.SCRIBBLES_SUFFIX}"):
+            if name in layers:
+                layers.move(layers.index(name), len(layers))
+
+    def _update_preview_request(self, event: Any = None) -> None:
+        """Ask the trainer to preview the slice the viewer shows of the chosen image."""
+        names = getattr(self, "_run_names", None) or self.session.volume_names
+        image = self.image_layer()
+        if image is None or image.name not in names:
+            return
+        try:
+            geom = L.geometry_of(image)
+            dims = self.viewer.dims
+            if 0 not in dims.not_displayed:  # the slice axis is on screen (e.g. rolled dims or 3D view)
+                return
+            data_pos = np.asarray(image.world_to_data(dims.point), float)
+            j = int(np.clip(round(data_pos[0]), 0, geom.napari_shape[0] - 1))
+        except Exception:  # never let a slider move fail
+            return
+        self.session.preview_request = (names.index(image.name), geom.file_slice_index(j))
+
+    # ------------------------------------------------------------------------------------------------
+    # prediction, export, models
+    # ------------------------------------------------------------------------------------------------
+    def predict(self) -> None:
+        """Segment the chosen image (and every other open image if asked) in a worker thread."""
+        if self._worker is not None:
+            self._error("busy: wait for the current task or press Stop")
+            return
+        image = self.image_layer()
+        if image is None:
+            self._error("open an image first")
+            return
+        targets = [image]
+        if self.all_images_check.isChecked():
+            targets += [im for im in L.image_layers(self.viewer.layers) if im is not image]
+        items = []
+        for im in targets:
+            arr, geom = L.image_array(im)
+            items.append(PredictItem(im.name, arr, geom.spacing))
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(
+            self.session.predict, items, self.uncertainty_check.isChecked(), self._relay.progress.emit,
+            _start_thread=False, _ignore_errors=True,
+        )
+        worker.returned.connect(self._on_predicted)
+        worker.errored.connect(self._on_worker_error)
+        worker.finished.connect(self._on_worker_finished)
+        self._worker = worker
+        self._task = "predict"
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("predicting…")
+        self._update_buttons()
+        worker.start()
+
+    def _on_predict_progress(self, name: str, done: int, total: int) -> None:
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * done / max(total, 1)))
+        self.progress.setFormat(f"predicting {name}: slice {done}/{total}")
+
+    def _on_predicted(self, results: list[Any]) -> None:
+        for res in results:
+            if res.name not in self.viewer.layers:
+                continue
+            image = self.viewer.layers[res.name]
+            geom = L.geometry_of(image)
+            pred = self._prediction_layer(image, res.class_names)
+            pred.data = np.ascontiguousarray(geom.to_napari(res.mask))
+            for key, amap in res.attention.items():
+                att = self._attention_layer(image, key)
+                att.data = np.ascontiguousarray(geom.to_napari(amap.astype(np.float32)))
+            if res.uncertainty is not None:
+                name = f"{image.name}{L.UNCERTAINTY_SUFFIX}"
+                data = np.ascontiguousarray(geom.to_napari(res.uncertainty))
+                hi = float(np.log(max(len(res.class_names), 2)))
+                if name in self.viewer.layers:
+                    self.viewer.layers[name].data = data
+                else:
+                    self.viewer.add_image(
+                        data, name=name, colormap="magma", blending="additive", opacity=0.7,
+                        contrast_limits=(0.0, hi),
+                        metadata=L.make_meta("uncertainty", geom, res.class_names, image.name),
+                        **L.placement_kwargs(image),
+                    )
+        self.progress.setValue(1000)
+        self.progress.setFormat(f"predicted {len(results)} volume(s)")
+        self.status.setText("prediction done: check it, export it, or correct scribbles and Continue")
+
+    def prediction_layer(self) -> Any | None:
+        """The chosen image's prediction layer, if any."""
+        image = self.image_layer()
+        if image is None:
+            return None
+        return L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)
+
+    def export_prediction(self, path: str | Path) -> Path:
+        """Write the chosen image's prediction to ``path`` (NIfTI, image geometry, class sidecar)."""
+        from .writer import export_layer
+
+        layer = self.prediction_layer()
+        if layer is None:
+            raise ValueError("nothing to export: train or Predict first")
+        out = export_layer(layer, path, L.class_names_of(layer) or self.class_names())
+        self.last_export = out
+        self.status.setText(f"exported {out}")
+        return out
+
+    def _export_dialog(self) -> None:
+        layer = self.prediction_layer()
+        if layer is None:
+            self._error("nothing to export: train or Predict first")
+            return
+        src = L.geometry_of(self.image_layer()).path
+        start = str((src.parent if src else Path.home()) / f"{self.image_combo.currentText()}_prediction.nii.gz")
+        path, _ = QFileDialog.getSaveFileName(self, "Export prediction", start, "NIfTI (*.nii.gz *.nii)")
+        if path:
+            try:
+                self.export_prediction(path)
+            except Exception as exc:
+                self._error(str(exc))
+
+    def save_model(self, folder: str | Path) -> Path:
+        """Save the trained model to ``folder`` (weights, metadata, training state)."""
+        out = self.session.save(folder)
+        self.status.setText(f"model saved to {out}")
+        return out
+
+    def _save_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save the model into folder")
+        if folder:
+            try:
+                self.save_model(folder)
+            except Exception as exc:
+                self._error(str(exc))
+
+    def load_model(self, folder: str | Path) -> Any:
+        """Load a model folder (in a worker); Predict then uses it. Returns the worker."""
+        if self._worker is not None:
+            self._error("busy: wait for the current task or press Stop")
+            return None
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(self.session.load, folder, self.device_combo.currentText(),
+                               _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._on_loaded)
+        worker.errored.connect(self._on_worker_error)
+        worker.finished.connect(self._on_worker_finished)
+        self._worker = worker
+        self._task = "load"
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("loading model…")
+        self._update_buttons()
+        worker.start()
+        return worker
+
+    def _on_loaded(self, predictor: Any) -> None:
+        self.classes_edit.setText(",".join(predictor.class_names))
+        self._on_classes_edited()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("model loaded")
+        self.status.setText(f"loaded {self.session.loaded_dir} ({predictor.meta.get('method')}): press Predict")
+
+    def _load_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Load a model folder")
+        if folder:
+            self.load_model(folder)
+
+    # ------------------------------------------------------------------------------------------------
+    # worker plumbing
+    # ------------------------------------------------------------------------------------------------
+    def _on_worker_error(self, exc: BaseException) -> None:
+        log.error("%s failed", self._task, exc_info=exc)
+        self._error(str(exc) or type(exc).__name__)
+        self.status.setText(f"{self._task} failed: {exc}")
+
+    def _on_worker_finished(self) -> None:
+        task = self._task
+        self._worker = None
+        self._task = None
+        if task == "train" and self.progress.maximum() == 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setFormat("stopped")
+        if task in ("predict", "load") and self.progress.maximum() == 0:
+            self.progress.setRange(0, 1000)
+        self._update_buttons()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a worker (training, prediction, loading) runs."""
+        return self._worker is not None
+
+    @property
+    def worker(self) -> Any:
+        """The running worker, if any."""
+        return self._worker
+
+    def _update_buttons(self) -> None:
+        busy = self._worker is not None
+        training = self._task == "train"
+        has_image = self.image_layer() is not None
+        has_model = (self.session.trainer is not None and self.session.trainer.method is not None) or (
+            self.session.loaded is not None
+        )
+        self.train_btn.setEnabled(not busy and has_image)
+        self.stop_btn.setEnabled(training)
+        self.continue_btn.setEnabled(
+            not busy and self.session.trainer is not None and self.session.trainer.method is not None
+        )
+        self.predict_btn.setEnabled(not busy and has_image and has_model)
+        self.export_btn.setEnabled(not busy and self.prediction_layer() is not None)
+        self.save_btn.setEnabled(not busy and self.session.trainer is not None and self.session.trainer.method is not None)
+        self.load_btn.setEnabled(not busy)
+        self.new_scribbles_btn.setEnabled(has_image)
+
+    def _error(self, message: str) -> None:
+        from napari.utils.notifications import show_error
+
+        show_error(message)
+
+    def shutdown(self, timeout: float = 20.0) -> None:
+        """Stop any training and wait (up to ``timeout`` s) for it to end; for viewer close."""
+        worker = self._worker
+        self.session.stop()
+        if worker is not None:
+            try:
+                worker.quit()
+            except RuntimeError:  # already deleted on the Qt side
+                pass
+        self.session.wait(timeout)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """Stop training when the viewer's window closes."""
+        if event.type() == QEvent.Close:
+            self.shutdown()
+        return False
