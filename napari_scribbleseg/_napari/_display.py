@@ -7,7 +7,6 @@ package ``xvfb``) when there is no display, before the first ``QApplication`` is
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import subprocess
@@ -26,7 +25,8 @@ def has_display() -> bool:
 def ensure_display(size: str = "1600x1000x24") -> bool:
     """Start an Xvfb server and set ``DISPLAY`` if there is no display; True if one is available.
 
-    The server is stopped when the Python process exits.
+    The server is stopped when the Python process exits (by the kernel's parent-death signal, so that it
+    outlives Qt's own clean-up: stopping it from ``atexit`` would make Xlib abort the exiting process).
     """
     global _started
     if has_display():
@@ -40,6 +40,7 @@ def ensure_display(size: str = "1600x1000x24") -> bool:
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
     )
     os.close(write_fd)
     with os.fdopen(read_fd) as fh:
@@ -49,14 +50,15 @@ def ensure_display(size: str = "1600x1000x24") -> bool:
         return False
     os.environ["DISPLAY"] = f":{number}"
     _started = proc
-    atexit.register(_stop, proc)
     return True
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to send SIGTERM to this (child) process when its parent exits."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except OSError:
+        pass

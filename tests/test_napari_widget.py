@@ -1,0 +1,213 @@
+"""A whole scribbling session driven through the dock widget (tiny volumes and networks, CPU)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+pytest.importorskip("napari")
+pytest.importorskip("pytestqt")
+
+from napari_scribbleseg._napari._display import ensure_display  # noqa: E402
+
+from .conftest import scribbles_from, tiny_volume  # noqa: E402
+from .test_napari_io import oblique_affine, save  # noqa: E402
+
+pytestmark = [
+    pytest.mark.qt,
+    pytest.mark.skipif(not ensure_display(), reason="napari's canvas needs a display: install Xvfb"),
+]
+
+CLASSES = "background,ring,disk"
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def session(tmp_path, make_napari_viewer, qtbot):
+    """A viewer with a tiny oblique volume opened through the plugin's reader, the widget docked."""
+    from napari_scribbleseg._napari.geometry import LayerGeometry
+    from napari_scribbleseg._napari.widget import ScribbleSegWidget
+
+    image, mask = tiny_volume(0)
+    aff = oblique_affine(spacing=(1.5, 1.5, 6.0), angles=(0.05, -0.04, 0.3))
+    path = save(tmp_path / "case01.nii.gz", image, aff)
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin="napari-scribbleseg")
+    # an unpaired mask (another subject) as a Labels layer, mask encoding
+    _, other = tiny_volume(11)
+    geom = LayerGeometry.from_affine(np.diag([1.5, 1.5, 6.0, 1.0]), other.shape)
+    viewer.add_labels(geom.to_napari(other).copy(), name="atlas mask", **geom.layer_kwargs())
+    widget = ScribbleSegWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.image_combo.setCurrentText("case01")
+    widget.classes_edit.setText(CLASSES)
+    widget.classes_edit.editingFinished.emit()
+    widget.method_combo.setCurrentText("aag")
+    widget.set_unpaired_source("atlas mask")
+    widget.train_form.set_values(
+        {"width": 4, "depth": 3, "batch_size": 2, "preview_every": 0.2, "val_fraction": 0.0, "threads": "1"}
+    )
+    widget.pre_form.set_values({"patch_size": 32})
+    widget.stop_kind.setCurrentText("steps")
+    widget.stop_value.setValue(12)
+    return viewer, widget, image, mask, path, aff
+
+
+def paint_scribbles(viewer, widget, mask):
+    layer = widget.new_scribble_layer()
+    assert layer is not None and layer.name == "case01 scribbles"
+    from napari_scribbleseg._napari.layers import geometry_of
+
+    geom = geometry_of(viewer.layers["case01"])
+    scribbles = scribbles_from(mask)
+    layer.data[...] = geom.to_napari(scribbles)
+    layer.refresh()
+    # napari's brush, too: one background pixel in the corner of the first slice
+    layer.selected_label = 1
+    layer.paint((0, 0, 0), 1)
+    return layer, geom
+
+
+def record_events(widget):
+    events = []
+    widget.worker.yielded.connect(events.append)
+    return events
+
+
+def wait_idle(qtbot, widget, timeout=TIMEOUT_MS):
+    qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
+
+
+def test_whole_session(session, qtbot, tmp_path, monkeypatch):
+    from napari_scribbleseg._napari.layers import geometry_of
+    from napari_scribbleseg.data.io import affines_match, read_labels
+    from napari_scribbleseg.engine import events as E
+
+    viewer, widget, image, mask, path, aff = session
+    scribbles, geom = paint_scribbles(viewer, widget, mask)
+    assert geom.slice_axis == 2 and viewer.layers["case01"].data.shape == (4, 48, 48)
+    # legend: one colour per class, scribble values 1..3
+    assert widget.legend_layout.count() == 3
+
+    # -- train: prediction and attention layers appear and update ------------------------------------
+    # preview the slice the viewer shows: slice 2 of the image on the slider
+    viewer.dims.set_point(0, viewer.layers["case01"].data_to_world((2, 0, 0))[0])
+    widget.train()
+    events = record_events(widget)
+    qtbot.waitUntil(lambda: "case01 prediction" in viewer.layers or not widget.busy, timeout=TIMEOUT_MS)
+    wait_idle(qtbot, widget)
+    assert "case01 prediction" in viewer.layers, (widget.status.text(), events)
+    previews = [e for e in events if isinstance(e, E.Preview)]
+    assert len(previews) >= 2, [type(e).__name__ for e in events]
+    assert {p.slice_index for p in previews} == {geom.file_slice_index(2)}
+    assert isinstance(events[-1], E.Finished), events[-1]
+    pred = viewer.layers["case01 prediction"]
+    att = [la for la in viewer.layers if " attention " in la.name]
+    assert att, [la.name for la in viewer.layers]
+    assert pred.data.shape == scribbles.data.shape
+    np.testing.assert_allclose(pred.scale, scribbles.scale)
+    np.testing.assert_allclose(att[0].translate, scribbles.translate)
+    assert np.any(att[0].data[2] != 0)  # the previewed slice got its attention map
+    steps = widget.session.trainer.step
+    assert steps == 12
+
+    # -- stop within 5 s, painting while the worker runs --------------------------------------------
+    widget.stop_kind.setCurrentText("seconds")
+    widget.stop_value.setValue(120)
+    widget.continue_training()
+    events = record_events(widget)
+    qtbot.waitUntil(lambda: any(isinstance(e, E.Progress) for e in events), timeout=TIMEOUT_MS)
+    before = widget.session.trainer.cases[0].scribbles[0].copy()
+    scribbles.selected_label = 3
+    scribbles.paint((1, 20, 20), 3)  # the user keeps painting while training runs
+    qtbot.wait(50)
+    assert scribbles.data[1, 20, 20] == 3
+    np.testing.assert_array_equal(widget.session.trainer.cases[0].scribbles[0], before)  # training has a copy
+    t0 = time.monotonic()
+    widget.stop_btn.click()
+    wait_idle(qtbot, widget, timeout=10_000)
+    assert time.monotonic() - t0 < 5.0
+    finished = events[-1]
+    assert isinstance(finished, E.Finished) and finished.reason == "stopped"
+    started = next(e for e in events if isinstance(e, E.Started))
+    assert started.resumed  # Continue kept weights, optimiser and step counter
+    assert widget.session.trainer.step > steps
+
+    # -- continue with the new scribbles -----------------------------------------------------------------
+    widget.stop_kind.setCurrentText("steps")
+    widget.stop_value.setValue(3)
+    step = widget.session.trainer.step
+    widget.continue_btn.click()
+    wait_idle(qtbot, widget)
+    assert widget.session.trainer.step == step + 3
+    assert widget.session.trainer.cases[0].scribbles[0][geom.from_napari(scribbles.data) == 3].size > 0
+
+    # -- predict the whole volume with uncertainty --------------------------------------------------------
+    widget.uncertainty_check.setChecked(True)
+    widget.predict_btn.click()
+    wait_idle(qtbot, widget)
+    assert "case01 uncertainty" in viewer.layers
+    unc = viewer.layers["case01 uncertainty"].data
+    assert unc.shape == pred.data.shape and np.all(unc >= 0)
+    pred = viewer.layers["case01 prediction"]
+    assert set(np.unique(pred.data)) <= {0, 1, 2}
+
+    # -- export, re-read: voxels and affine --------------------------------------------------------------
+    out = widget.export_prediction(tmp_path / "out" / "case01_pred.nii.gz")
+    back = read_labels(out, kind="mask", n_classes=3)
+    np.testing.assert_array_equal(back.data, geometry_of(pred).from_napari(pred.data))
+    assert affines_match(back.affine, aff)
+    assert nib.load(out).header["sform_code"] == 2
+    assert (tmp_path / "out" / "case01_pred.json").is_file()
+
+    # -- save, load and predict with the loaded model -----------------------------------------------------
+    model = widget.save_model(tmp_path / "model")
+    assert (model / "model.safetensors").is_file()
+    widget.load_model(model)
+    wait_idle(qtbot, widget)
+    assert widget.session.loaded is not None
+    widget.predict()
+    wait_idle(qtbot, widget)
+    np.testing.assert_array_equal(viewer.layers["case01 prediction"].data, pred.data)
+
+
+def test_worker_error_is_a_notification_and_the_session_survives(session, qtbot, monkeypatch):
+    viewer, widget, image, mask, path, aff = session
+    paint_scribbles(viewer, widget, mask)
+    shown = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", lambda msg: shown.append(msg))
+    widget.classes_edit.setText("background,ring")  # the scribbles use value 3: outside 2 classes
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert shown and "outside the class list" in shown[-1], shown
+    assert "failed" in widget.status.text()
+    assert widget.train_btn.isEnabled()
+    # usable again: fix the classes and train
+    widget.classes_edit.setText(CLASSES)
+    widget.stop_value.setValue(2)
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert widget.session.trainer.step == 2
+
+
+def test_closing_the_viewer_stops_training(session, qtbot):
+    from napari_scribbleseg.engine import events as E
+
+    viewer, widget, image, mask, path, aff = session
+    paint_scribbles(viewer, widget, mask)
+    widget.stop_kind.setCurrentText("seconds")
+    widget.stop_value.setValue(300)
+    widget.train()
+    events = record_events(widget)
+    qtbot.waitUntil(lambda: any(isinstance(e, E.Progress) for e in events), timeout=TIMEOUT_MS)
+    t0 = time.monotonic()
+    viewer.close()
+    assert widget.session.wait(10)
+    assert time.monotonic() - t0 < 10
+    assert not widget.session.running
