@@ -32,9 +32,27 @@ def run(cmd: list[str]) -> str:
 def bench_method(method: str, data: Path, budget: float, work: Path, extra: list[str]) -> dict:
     model, pred = work / "models" / method, work / "pred" / method
     t = time.monotonic()
-    out = run(["scribbleseg", "train", str(data / "train/images"), "--scribbles", str(data / "train/scribbles"),
-               "--masks", str(data / "unpaired_masks"), "--classes", "background,RV,MYO,LV", "--method", method,
-               "--time-budget", str(budget), "--out", str(model), "--quiet", *extra])
+    out = run(
+        [
+            "scribbleseg",
+            "train",
+            str(data / "train/images"),
+            "--scribbles",
+            str(data / "train/scribbles"),
+            "--masks",
+            str(data / "unpaired_masks"),
+            "--classes",
+            "background,RV,MYO,LV",
+            "--method",
+            method,
+            "--time-budget",
+            str(budget),
+            "--out",
+            str(model),
+            "--quiet",
+            *extra,
+        ]
+    )
     wall = time.monotonic() - t
     m = re.search(r"after (\d+) steps, ([\d.]+) slices/s", out)
     t = time.monotonic()
@@ -42,7 +60,18 @@ def bench_method(method: str, data: Path, budget: float, work: Path, extra: list
     n_test = len(list((data / "test/images").glob("*.nii*")))
     pred_time = (time.monotonic() - t) / max(n_test, 1)
     res_json = work / f"eval_{method}.json"
-    run(["scribbleseg", "evaluate", "--pred", str(pred), "--truth", str(data / "test/masks"), "--json", str(res_json)])
+    run(
+        [
+            "scribbleseg",
+            "evaluate",
+            "--pred",
+            str(pred),
+            "--truth",
+            str(data / "test/masks"),
+            "--json",
+            str(res_json),
+        ]
+    )
     res = json.loads(res_json.read_text())
     return {
         "method": method,
@@ -59,14 +88,22 @@ def bench_method(method: str, data: Path, budget: float, work: Path, extra: list
 
 
 def markdown(rows: list[dict], title: str) -> str:
-    head = ("| method | " + " | ".join(f"Dice {s}" for s in STRUCTURES) + " | Dice mean | "
-            + " | ".join(f"HD95 {s} (mm)" for s in STRUCTURES) + " | HD95 mean | slices/s | train wall (s) |")
+    head = (
+        "| method | "
+        + " | ".join(f"Dice {s}" for s in STRUCTURES)
+        + " | Dice mean | "
+        + " | ".join(f"HD95 {s} (mm)" for s in STRUCTURES)
+        + " | HD95 mean | slices/s | train wall (s) |"
+    )
     sep = "|" + "---|" * (len(STRUCTURES) * 2 + 5)
     lines = [f"### {title}", "", head, sep]
     for r in rows:
         lines.append(
-            f"| {r['method']} | " + " | ".join(f"{r['dice'][s]:.3f}" for s in STRUCTURES) + f" | **{r['dice_mean']:.3f}** | "
-            + " | ".join(f"{r['hd95'][s]:.1f}" for s in STRUCTURES) + f" | {r['hd95_mean']:.1f} | "
+            f"| {r['method']} | "
+            + " | ".join(f"{r['dice'][s]:.3f}" for s in STRUCTURES)
+            + f" | **{r['dice_mean']:.3f}** | "
+            + " | ".join(f"{r['hd95'][s]:.1f}" for s in STRUCTURES)
+            + f" | {r['hd95_mean']:.1f} | "
             f"{r['slices_per_s']} | {r['train_wall_s']} |"
         )
     return "\n".join(lines) + "\n"
@@ -90,10 +127,17 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
-    meta = {"budget_s": args.budget, "data": str(data), "machine": "2-core CPU, torch CPU build",
-            "date": time.strftime("%Y-%m-%d"), "rows": rows}
+    meta = {
+        "budget_s": args.budget,
+        "data": str(data),
+        "machine": "2-core CPU, torch CPU build",
+        "date": time.strftime("%Y-%m-%d"),
+        "rows": rows,
+    }
     (out / f"{args.name}.json").write_text(json.dumps(meta, indent=2))
-    md = markdown(rows, f"Cardiac sample, {args.budget:.0f} s training budget per method (held-out test subjects)")
+    md = markdown(
+        rows, f"Cardiac sample, {args.budget:.0f} s training budget per method (held-out test subjects)"
+    )
     (out / f"{args.name}.md").write_text(md)
     print(md)
 

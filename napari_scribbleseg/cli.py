@@ -50,7 +50,10 @@ def _add_config_options(p: argparse.ArgumentParser, cls: type, title: str) -> No
         if f.name in _SPECIAL:
             continue
         group.add_argument(
-            "--" + f.name.replace("_", "-"), dest=f.name, type=_type_of(f), default=None,
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=_type_of(f),
+            default=None,
             help=f"{helps[f.name]} (default: {f.default})",
         )
 
@@ -69,27 +72,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a model from images and scribbles",
-                       description="Train a scribble-supervised segmentor. Methods: " + _method_help())
+    t = sub.add_parser(
+        "train",
+        help="train a model from images and scribbles",
+        description="Train a scribble-supervised segmentor. Methods: " + _method_help(),
+    )
     t.add_argument("images", nargs="*", help="image files or folders (NIfTI)")
-    t.add_argument("--scribbles", nargs="+", default=None, metavar="DIR",
-                   help="scribble folder(s), files named like the images; several = several annotators")
+    t.add_argument(
+        "--scribbles",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="scribble folder(s), files named like the images; several = several annotators",
+    )
     t.add_argument("--method", default=None, help="training method (default: aag)")
     t.add_argument("--out", default=None, help="model folder to write")
     t.add_argument("--classes", default=None, help="class names, background first: background,RV,MYO,LV")
-    t.add_argument("--masks", default=None, metavar="DIR", help="unpaired masks for the adversarial shape prior")
+    t.add_argument(
+        "--masks", default=None, metavar="DIR", help="unpaired masks for the adversarial shape prior"
+    )
     t.add_argument("--unlabeled", nargs="+", default=None, metavar="IMAGES", help="unlabeled images/folders")
-    t.add_argument("--full-masks", default=None, metavar="DIR",
-                   help="dense masks paired with some of the images (mixed supervision)")
-    t.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                   help="stop after this many seconds (loading included), keeping the best model")
+    t.add_argument(
+        "--full-masks",
+        default=None,
+        metavar="DIR",
+        help="dense masks paired with some of the images (mixed supervision)",
+    )
+    t.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds (loading included), keeping the best model",
+    )
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--device", default=None, help="auto (default), cpu, cuda or cuda:N")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--resume", default=None, metavar="MODEL", help="continue training a model folder")
-    t.add_argument("--config", default=None, metavar="FILE", help="JSON or TOML file with any of these options")
-    t.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="method option, e.g. --opt a1=0.1 (see the method's docs)")
+    t.add_argument(
+        "--config", default=None, metavar="FILE", help="JSON or TOML file with any of these options"
+    )
+    t.add_argument(
+        "--opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method option, e.g. --opt a1=0.1 (see the method's docs)",
+    )
     t.add_argument("--quiet", action="store_true", help="print only the summary")
     _add_config_options(t, TrainConfig, "training options")
     _add_config_options(t, PreprocessConfig, "preprocessing options")
@@ -176,7 +205,9 @@ def _parse_method_options(items: Sequence[str], base: dict[str, Any]) -> dict[st
     return out
 
 
-def _class_names(opts: dict[str, Any], label_files: Sequence[Path], scribble_files: Sequence[Path]) -> tuple[str, ...]:
+def _class_names(
+    opts: dict[str, Any], label_files: Sequence[Path], scribble_files: Sequence[Path]
+) -> tuple[str, ...]:
     """Classes from --classes, a classes.json beside the data, or the largest label value."""
     from .data import io
     from .labels import default_class_names, parse_class_names
@@ -190,7 +221,7 @@ def _class_names(opts: dict[str, Any], label_files: Sequence[Path], scribble_fil
                 try:
                     return parse_class_names(json.loads(cj.read_text())["classes"])
                 except (KeyError, json.JSONDecodeError, TypeError):
-                    raise DataError(f"{cj}: expected {{\"classes\": [...]}}") from None
+                    raise DataError(f'{cj}: expected {{"classes": [...]}}') from None
     top = 0
     for f in scribble_files:
         top = max(top, int(io.read_labels(f, kind="scribbles").data.max()))
@@ -216,9 +247,14 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
     for img_i, img in enumerate(images):
         if all(p[img_i] is None for p in pairs):
             if not opts.get("full_masks"):
-                raise DataError(f"{img}: no scribbles named {img.name} in {', '.join(map(str, scribble_dirs))}")
-    full = io.pair_by_name(images, opts["full_masks"], what="full masks", required=False) if opts.get(
-        "full_masks") else [None] * len(images)
+                raise DataError(
+                    f"{img}: no scribbles named {img.name} in {', '.join(map(str, scribble_dirs))}"
+                )
+    full = (
+        io.pair_by_name(images, opts["full_masks"], what="full masks", required=False)
+        if opts.get("full_masks")
+        else [None] * len(images)
+    )
     mask_files = io.list_nifti([opts["masks"]], what="unpaired masks") if opts.get("masks") else []
     scribble_files = [p for row in pairs for p in row if p is not None]
     classes = _class_names(opts, mask_files + [f for f in full if f], scribble_files)
@@ -227,8 +263,11 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
     cases = []
     for i, img_path in enumerate(images):
         vol = io.read_image(img_path)
-        scr = [io.read_labels(row[i], kind="scribbles", n_classes=n, reference=vol).data
-               for row in pairs if row[i] is not None]
+        scr = [
+            io.read_labels(row[i], kind="scribbles", n_classes=n, reference=vol).data
+            for row in pairs
+            if row[i] is not None
+        ]
         mask = io.read_labels(full[i], kind="mask", n_classes=n, reference=vol).data if full[i] else None
         if not scr and mask is None:
             continue
@@ -248,8 +287,18 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
     tc = from_dict(TrainConfig, {k: v for k, v in opts.items() if k in train_fields and v is not None})
     pc = from_dict(PreprocessConfig, {k: v for k, v in opts.items() if k in pre_fields and v is not None})
     method_opts = _parse_method_options(opts.get("opt") or [], opts.get("method_options") or {})
-    trainer = Trainer(cases, classes, tc, method_opts, pc, unpaired, unlabeled, opts["out"], opts.get("resume"),
-                      start_time=t_start)
+    trainer = Trainer(
+        cases,
+        classes,
+        tc,
+        method_opts,
+        pc,
+        unpaired,
+        unlabeled,
+        opts["out"],
+        opts.get("resume"),
+        start_time=t_start,
+    )
     quiet = opts.get("quiet")
     last_print = 0.0
     speed = 0.0
@@ -257,26 +306,38 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
         if isinstance(e, ev.Progress):
             speed = e.slices_per_s
         if isinstance(e, ev.Started):
-            print(f"training {e.method} on {e.device} ({e.precision}): {e.n_train_slices} annotated slices, "
-                  f"{e.n_val_volumes} validation volumes" + (", resumed" if e.resumed else ""), flush=True)
+            print(
+                f"training {e.method} on {e.device} ({e.precision}): {e.n_train_slices} annotated slices, "
+                f"{e.n_val_volumes} validation volumes" + (", resumed" if e.resumed else ""),
+                flush=True,
+            )
         elif isinstance(e, ev.Progress) and not quiet and (e.elapsed - last_print >= 10 or e.step == 1):
             last_print = e.elapsed
             loss = " ".join(f"{k}={v:.4f}" for k, v in e.losses.items())
             eta = f" ETA {e.eta:.0f}s" if e.eta is not None else ""
-            print(f"step {e.step} epoch {e.epoch:.2f} {loss} lr={e.lr:.2e} {e.slices_per_s:.1f} slices/s{eta}",
-                  flush=True)
+            print(
+                f"step {e.step} epoch {e.epoch:.2f} {loss} lr={e.lr:.2e} {e.slices_per_s:.1f} slices/s{eta}",
+                flush=True,
+            )
         elif isinstance(e, ev.Validation) and not quiet:
             mark = " *best*" if e.best else ""
-            print(f"validation at step {e.step}: " + " ".join(f"{k}={v:.4f}" for k, v in e.metrics.items()) + mark,
-                  flush=True)
+            print(
+                f"validation at step {e.step}: "
+                + " ".join(f"{k}={v:.4f}" for k, v in e.metrics.items())
+                + mark,
+                flush=True,
+            )
         elif isinstance(e, ev.Failed):
             print(f"error: {e.message}", file=sys.stderr)
             if e.details:
                 print(e.details, file=sys.stderr)
             return 1
         elif isinstance(e, ev.Finished):
-            print(f"finished ({e.reason}) after {e.step} steps, {speed:.1f} slices/s, in "
-                  f"{time.monotonic() - t_start:.1f}s; model saved to {opts['out']}", flush=True)
+            print(
+                f"finished ({e.reason}) after {e.step} steps, {speed:.1f} slices/s, in "
+                f"{time.monotonic() - t_start:.1f}s; model saved to {opts['out']}",
+                flush=True,
+            )
     return 0
 
 
@@ -296,7 +357,9 @@ def cmd_predict(opts: dict[str, Any]) -> int:
         dest = out / img_path.name
         io.write_labels(dest, mask, vol, class_names=predictor.class_names, protected=images)
         if opts.get("uncertainty"):
-            io.write_image(out / f"{io.case_name(img_path)}_entropy.nii.gz", entropy(probs), vol, protected=images)
+            io.write_image(
+                out / f"{io.case_name(img_path)}_entropy.nii.gz", entropy(probs), vol, protected=images
+            )
         print(f"{img_path.name} -> {dest} ({time.monotonic() - t:.1f}s)", flush=True)
     return 0
 
@@ -344,9 +407,15 @@ def cmd_scribbles(opts: dict[str, Any]) -> int:
     for f in files:
         m = io.read_labels(f, kind="mask")
         n = int(m.data.max()) + 1
-        s = scribbles_from_mask(m.data, max(n, 2), slice_axis=choose_slice_axis(m.spacing),
-                                style=opts.get("style") or "paper", rng=rng, slices=slices,
-                                background=not opts.get("no_background"))
+        s = scribbles_from_mask(
+            m.data,
+            max(n, 2),
+            slice_axis=choose_slice_axis(m.spacing),
+            style=opts.get("style") or "paper",
+            rng=rng,
+            slices=slices,
+            background=not opts.get("no_background"),
+        )
         io.write_labels(out / f.name, s, m, protected=files)
         print(f"{f.name} -> {out / f.name}")
     return 0

@@ -39,7 +39,8 @@ class PreprocessConfig:
         0.3, "fraction of training patches centred anywhere in the slice (the rest in the annotated region)"
     )
     keep_largest: bool = _f(
-        True, "prediction keeps only the largest 3D connected component of the structures (drops far-away blobs)"
+        True,
+        "prediction keeps only the largest 3D connected component of the structures (drops far-away blobs)",
     )
 
     def __post_init__(self) -> None:
@@ -59,7 +60,9 @@ class TrainConfig:
     batch_size: int = _f(12, "patches per batch (12 in Valvano et al. Sec. III-C)")
     lr: float = _f(1e-3, "peak learning rate of Adam")
     min_lr: float = _f(1e-5, "lowest learning rate of the schedule")
-    lr_schedule: str = _f("cosine", "cosine (warm-up, decay over the run), cyclical (001 Sec. III-C) or constant")
+    lr_schedule: str = _f(
+        "cosine", "cosine (warm-up, decay over the run), cyclical (001 Sec. III-C) or constant"
+    )
     lr_cycle_epochs: float = _f(20.0, "period of the cyclical schedule in epochs (001 Sec. III-C: 20)")
     weight_decay: float = _f(1e-4, "Adam weight decay")
     width: int = _f(16, "channels of the first network level (doubles per level)")

@@ -95,8 +95,9 @@ class Predictor:
         progress: Callable[[int, int], None] | None = None,
         batch_size: int = 8,
     ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Class probabilities (C, *image.shape) on the input grid; with ``attention`` also the attention
-        maps per scale, each of ``image.shape``.
+        """Class probabilities (C, *image.shape) on the input grid.
+
+        With ``attention`` also the attention maps per scale, each of ``image.shape``.
 
         Raises
         ------

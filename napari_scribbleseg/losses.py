@@ -14,8 +14,11 @@ from .labels import IGNORE
 
 
 def _check(logits: torch.Tensor, target: torch.Tensor) -> None:
-    if logits.ndim != 4 or target.ndim != 3 or logits.shape[0] != target.shape[0] or (
-        logits.shape[2:] != target.shape[1:]
+    if (
+        logits.ndim != 4
+        or target.ndim != 3
+        or logits.shape[0] != target.shape[0]
+        or (logits.shape[2:] != target.shape[1:])
     ):
         raise ValueError(
             f"expected logits (B, C, H, W) and target (B, H, W), got {tuple(logits.shape)} and "
@@ -120,6 +123,12 @@ def masked_crf_loss(
         (B, 1, H, W) normalised intensities.
     mask
         (B, H, W) or (B, 1, H, W): 1 on Ω_U (unannotated pixels inside the image), 0 elsewhere.
+    sigma_intensity, sigma_xy
+        Kernel widths on normalised intensity and on position (input pixels).
+    radius
+        Window radius at the reduced resolution (``‖q - p‖∞ <= radius``).
+    downsample
+        Average-pooling factor applied before the pairwise term.
 
     Returns
     -------
@@ -127,8 +136,9 @@ def masked_crf_loss(
         Scalar loss.
     """
     if probs.ndim != 4 or image.shape[0] != probs.shape[0] or image.shape[-2:] != probs.shape[-2:]:
-        raise ValueError(f"probs (B,C,H,W) and image (B,1,H,W) must match, got {tuple(probs.shape)}, "
-                         f"{tuple(image.shape)}")
+        raise ValueError(
+            f"probs (B,C,H,W) and image (B,1,H,W) must match, got {tuple(probs.shape)}, {tuple(image.shape)}"
+        )
     m = mask.float()
     if m.ndim == 3:
         m = m[:, None]
@@ -151,14 +161,17 @@ def masked_crf_loss(
             pa, pb = p[..., ya, xa], p[..., yb, xb]
             ia, ib = img[..., ya, xa], img[..., yb, xb]
             pair_mask = m[..., ya, xa] * m[..., yb, xb]
-            kernel = torch.exp(-((ia - ib) ** 2) / (2 * sigma_intensity**2) - (dy * dy + dx * dx) / (2 * sxy**2))
+            kernel = torch.exp(
+                -((ia - ib) ** 2) / (2 * sigma_intensity**2) - (dy * dy + dx * dx) / (2 * sxy**2)
+            )
             disagreement = 1.0 - (pa * pb).sum(dim=1, keepdim=True)
             total = total + 2.0 * (kernel * pair_mask * disagreement).sum()
     return total / m.sum().clamp_min(1)
 
 
-def soft_dice_loss(probs: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor | None = None,
-                   eps: float = 1e-5) -> torch.Tensor:
+def soft_dice_loss(
+    probs: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor | None = None, eps: float = 1e-5
+) -> torch.Tensor:
     """1 - (weighted) mean soft Dice over classes on annotated pixels.
 
     Parameters
@@ -169,6 +182,8 @@ def soft_dice_loss(probs: torch.Tensor, target: torch.Tensor, class_weights: tor
         (B, H, W) class indices with ``IGNORE`` for pixels to skip.
     class_weights
         Optional (C,) weights (normalised to sum 1).
+    eps
+        Smoothing of numerator and denominator.
     """
     valid = (target != IGNORE).unsqueeze(1).float()
     onehot = F.one_hot(target.clamp_min(0), probs.shape[1]).permute(0, 3, 1, 2).float() * valid

@@ -14,8 +14,24 @@ from napari_scribbleseg.inference import Predictor
 
 from .conftest import scribbles_from, tiny_volume
 
-TINY = ["--width", "4", "--depth", "3", "--batch-size", "2", "--patch-size", "32", "--max-steps", "3",
-        "--device", "cpu", "--precision", "fp32", "--threads", "1"]
+TINY = [
+    "--width",
+    "4",
+    "--depth",
+    "3",
+    "--batch-size",
+    "2",
+    "--patch-size",
+    "32",
+    "--max-steps",
+    "3",
+    "--device",
+    "cpu",
+    "--precision",
+    "fp32",
+    "--threads",
+    "1",
+]
 
 
 @pytest.fixture
@@ -27,21 +43,50 @@ def dataset(tmp_path):
             io.save_nifti(tmp_path / split / "images" / f"c{i}.nii.gz", img, affine, kind="image")
             io.save_nifti(tmp_path / split / "masks" / f"c{i}.nii.gz", mask, affine, kind="labels")
             if split == "train":
-                io.save_nifti(tmp_path / split / "scribbles" / f"c{i}.nii.gz", scribbles_from(mask, i), affine,
-                              kind="labels")
+                io.save_nifti(
+                    tmp_path / split / "scribbles" / f"c{i}.nii.gz",
+                    scribbles_from(mask, i),
+                    affine,
+                    kind="labels",
+                )
     return tmp_path
 
 
 def test_train_predict_evaluate(dataset, tmp_path, capsys):
     d = dataset
-    rc = main(["train", str(d / "train/images"), "--scribbles", str(d / "train/scribbles"), "--masks",
-               str(d / "train/masks"), "--method", "aag", "--classes", "background,ring,disk", "--out",
-               str(tmp_path / "model"), *TINY])
+    rc = main(
+        [
+            "train",
+            str(d / "train/images"),
+            "--scribbles",
+            str(d / "train/scribbles"),
+            "--masks",
+            str(d / "train/masks"),
+            "--method",
+            "aag",
+            "--classes",
+            "background,ring,disk",
+            "--out",
+            str(tmp_path / "model"),
+            *TINY,
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     meta = json.loads((tmp_path / "model/meta.json").read_text())
     assert meta["class_names"] == ["background", "ring", "disk"] and meta["method"] == "aag"
-    assert main(["predict", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "pred"),
-                 str(d / "test/images")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tmp_path / "model"),
+                "--out",
+                str(tmp_path / "pred"),
+                str(d / "test/images"),
+            ]
+        )
+        == 0
+    )
     src = nib.load(d / "test/images/c0.nii.gz")
     out = nib.load(tmp_path / "pred/c0.nii.gz")
     assert out.shape == src.shape
@@ -54,8 +99,20 @@ def test_train_predict_evaluate(dataset, tmp_path, capsys):
     assert np.array_equal(np.asarray(out.dataobj), expected)
     assert io.read_sidecar(tmp_path / "pred/c0.nii.gz") == ("background", "ring", "disk")
     capsys.readouterr()
-    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--truth", str(d / "test/masks"), "--json",
-                 str(tmp_path / "e.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--pred",
+                str(tmp_path / "pred"),
+                "--truth",
+                str(d / "test/masks"),
+                "--json",
+                str(tmp_path / "e.json"),
+            ]
+        )
+        == 0
+    )
     assert "Dice" in capsys.readouterr().out
     res = json.loads((tmp_path / "e.json").read_text())
     assert set(res["cases"]) == {"c0", "c1"}
@@ -64,10 +121,24 @@ def test_train_predict_evaluate(dataset, tmp_path, capsys):
 def test_config_file_form(dataset, tmp_path):
     d = dataset
     cfg = tmp_path / "train.json"
-    cfg.write_text(json.dumps({"images": [str(d / "train/images")], "scribbles": [str(d / "train/scribbles")],
-                               "method": "crf", "out": str(tmp_path / "m"), "classes": "background,ring,disk",
-                               "width": 4, "depth": 3, "batch_size": 2, "patch_size": 32, "max_steps": 2,
-                               "device": "cpu", "method_options": {"weight": 0.2}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "images": [str(d / "train/images")],
+                "scribbles": [str(d / "train/scribbles")],
+                "method": "crf",
+                "out": str(tmp_path / "m"),
+                "classes": "background,ring,disk",
+                "width": 4,
+                "depth": 3,
+                "batch_size": 2,
+                "patch_size": 32,
+                "max_steps": 2,
+                "device": "cpu",
+                "method_options": {"weight": 0.2},
+            }
+        )
+    )
     assert main(["train", "--config", str(cfg)]) == 0
     meta = json.loads((tmp_path / "m/meta.json").read_text())
     assert meta["method"] == "crf" and meta["method_config"]["weight"] == 0.2 and meta["step"] == 2
@@ -75,8 +146,19 @@ def test_config_file_form(dataset, tmp_path):
 
 def test_unknown_method_fails_at_once_listing_valid_ones(dataset, tmp_path, capsys):
     d = dataset
-    rc = main(["train", str(d / "train/images"), "--scribbles", str(d / "train/scribbles"), "--method", "cfr",
-               "--out", str(tmp_path / "m"), *TINY])
+    rc = main(
+        [
+            "train",
+            str(d / "train/images"),
+            "--scribbles",
+            str(d / "train/scribbles"),
+            "--method",
+            "cfr",
+            "--out",
+            str(tmp_path / "m"),
+            *TINY,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "unknown method 'cfr'" in err and "Did you mean 'crf'" in err and "aag" in err
 
@@ -87,26 +169,71 @@ def test_bad_scribbles_are_named(dataset, tmp_path, capsys):
     bad = np.asarray(img.dataobj).copy()
     bad[0, 0, 0] = 9
     nib.save(nib.Nifti1Image(bad, img.affine, img.header), d / "train/scribbles/c1.nii.gz")
-    rc = main(["train", str(d / "train/images"), "--scribbles", str(d / "train/scribbles"), "--method", "pce",
-               "--classes", "background,ring,disk", "--out", str(tmp_path / "m"), *TINY])
+    rc = main(
+        [
+            "train",
+            str(d / "train/images"),
+            "--scribbles",
+            str(d / "train/scribbles"),
+            "--method",
+            "pce",
+            "--classes",
+            "background,ring,disk",
+            "--out",
+            str(tmp_path / "m"),
+            *TINY,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "c1.nii.gz" in err and "9" in err
 
 
 def test_predict_refuses_to_overwrite_inputs(dataset, tmp_path, capsys):
     d = dataset
-    assert main(["train", str(d / "train/images"), "--scribbles", str(d / "train/scribbles"), "--method", "pce",
-                 "--classes", "background,ring,disk", "--out", str(tmp_path / "m"), *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(d / "train/images"),
+                "--scribbles",
+                str(d / "train/scribbles"),
+                "--method",
+                "pce",
+                "--classes",
+                "background,ring,disk",
+                "--out",
+                str(tmp_path / "m"),
+                *TINY,
+            ]
+        )
+        == 0
+    )
     before = (d / "test/images/c0.nii.gz").read_bytes()
-    rc = main(["predict", "--model", str(tmp_path / "m"), "--out", str(d / "test/images"), str(d / "test/images")])
+    rc = main(
+        ["predict", "--model", str(tmp_path / "m"), "--out", str(d / "test/images"), str(d / "test/images")]
+    )
     assert rc == 1 and (d / "test/images/c0.nii.gz").read_bytes() == before
 
 
 def test_scribbles_and_sample_data_commands(tmp_path):
     assert main(["sample-data", "cardiac", "--out", str(tmp_path / "s"), "--subjects", "3"]) == 0
     assert (tmp_path / "s/train/images").is_dir()
-    assert main(["scribbles", "--masks", str(tmp_path / "s/test/masks"), "--out", str(tmp_path / "sc"),
-                 "--style", "skeleton", "--slices", "3"]) == 0
+    assert (
+        main(
+            [
+                "scribbles",
+                "--masks",
+                str(tmp_path / "s/test/masks"),
+                "--out",
+                str(tmp_path / "sc"),
+                "--style",
+                "skeleton",
+                "--slices",
+                "3",
+            ]
+        )
+        == 0
+    )
     files = sorted((tmp_path / "sc").glob("*.nii.gz"))
     assert files
     s = io.read_labels(files[0], kind="scribbles", n_classes=4)

@@ -21,8 +21,18 @@ PRE = PreprocessConfig(patch_size=32)
 
 
 def cfg(method: str, **kw) -> TrainConfig:
-    base = dict(method=method, batch_size=2, width=4, depth=3, max_steps=3, val_fraction=0.0, preview_every=0,
-                device="cpu", precision="fp32", threads=1)
+    base = dict(
+        method=method,
+        batch_size=2,
+        width=4,
+        depth=3,
+        max_steps=3,
+        val_fraction=0.0,
+        preview_every=0,
+        device="cpu",
+        precision="fp32",
+        threads=1,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -36,8 +46,9 @@ def run(trainer: Trainer) -> list:
 
 @pytest.mark.parametrize("method", METHODS.names())
 def test_every_method_trains_a_few_steps(method, tiny_cases, tiny_masks, tmp_path):
-    trainer = Trainer(tiny_cases, CLASSES, cfg(method), preprocess=PRE, unpaired_masks=tiny_masks,
-                      out_dir=tmp_path / "m")
+    trainer = Trainer(
+        tiny_cases, CLASSES, cfg(method), preprocess=PRE, unpaired_masks=tiny_masks, out_dir=tmp_path / "m"
+    )
     events = run(trainer)
     assert isinstance(events[0], ev.Started) and isinstance(events[-1], ev.Finished)
     assert events[-1].reason == "max-steps" and trainer.step == 3
@@ -73,8 +84,12 @@ def _scribble_ce(predictor, cases) -> float:
 
 
 def test_training_reduces_the_loss(tiny_cases):
-    trainer = Trainer(tiny_cases, CLASSES, cfg("pce", max_steps=60, lr=3e-3, lr_schedule="constant", width=8),
-                      preprocess=PRE)
+    trainer = Trainer(
+        tiny_cases,
+        CLASSES,
+        cfg("pce", max_steps=60, lr=3e-3, lr_schedule="constant", width=8),
+        preprocess=PRE,
+    )
     trainer._setup()
     before = _scribble_ce(trainer.predictor(), tiny_cases)
     run(trainer)
@@ -83,10 +98,19 @@ def test_training_reduces_the_loss(tiny_cases):
 
 
 def test_resume_restores_weights_and_optimizer(tiny_cases, tiny_masks, tmp_path):
-    t1 = Trainer(tiny_cases, CLASSES, cfg("aag"), preprocess=PRE, unpaired_masks=tiny_masks, out_dir=tmp_path / "a")
+    t1 = Trainer(
+        tiny_cases, CLASSES, cfg("aag"), preprocess=PRE, unpaired_masks=tiny_masks, out_dir=tmp_path / "a"
+    )
     run(t1)
-    t2 = Trainer(tiny_cases, CLASSES, cfg("aag", max_steps=2), preprocess=PRE, unpaired_masks=tiny_masks,
-                 out_dir=tmp_path / "b", resume=tmp_path / "a")
+    t2 = Trainer(
+        tiny_cases,
+        CLASSES,
+        cfg("aag", max_steps=2),
+        preprocess=PRE,
+        unpaired_masks=tiny_masks,
+        out_dir=tmp_path / "b",
+        resume=tmp_path / "a",
+    )
     t2._setup()
     for name, net in t1.method.networks.items():
         for (k, a), (_, b) in zip(net.state_dict().items(), t2.method.networks[name].state_dict().items()):
@@ -107,8 +131,13 @@ def test_resume_refuses_another_method(tiny_cases, tmp_path):
 
 
 def test_stop_from_another_thread_keeps_the_model(tiny_cases, tmp_path):
-    trainer = Trainer(tiny_cases, CLASSES, cfg("pce", max_steps=None, time_budget=60), preprocess=PRE,
-                      out_dir=tmp_path / "m")
+    trainer = Trainer(
+        tiny_cases,
+        CLASSES,
+        cfg("pce", max_steps=None, time_budget=60),
+        preprocess=PRE,
+        out_dir=tmp_path / "m",
+    )
     got = []
     for e in trainer.fit():
         got.append(e)
@@ -125,8 +154,13 @@ def test_continue_after_finish_keeps_counting(tiny_cases):
 
 
 def test_previews_and_attention_maps(tiny_cases, tiny_masks):
-    trainer = Trainer(tiny_cases, CLASSES, cfg("aag", preview_every=1e-9, max_steps=2, depth=4), preprocess=PRE,
-                      unpaired_masks=tiny_masks)
+    trainer = Trainer(
+        tiny_cases,
+        CLASSES,
+        cfg("aag", preview_every=1e-9, max_steps=2, depth=4),
+        preprocess=PRE,
+        unpaired_masks=tiny_masks,
+    )
     trainer.preview_request = (1, 2)
     previews = [e for e in run(trainer) if isinstance(e, ev.Preview)]
     assert previews, "no preview"
@@ -141,8 +175,12 @@ def test_validation_split_and_time_budget(tiny_cases):
     cases = tiny_cases + tiny_cases[:2]
     for i, c in enumerate(cases):
         c.name = f"c{i}"
-    trainer = Trainer(cases, CLASSES, cfg("pce", max_steps=None, time_budget=3.0, val_fraction=0.2, val_every=0.5),
-                      preprocess=PRE)
+    trainer = Trainer(
+        cases,
+        CLASSES,
+        cfg("pce", max_steps=None, time_budget=3.0, val_fraction=0.2, val_every=0.5),
+        preprocess=PRE,
+    )
     events = run(trainer)
     vals = [e for e in events if isinstance(e, ev.Validation)]
     assert len(trainer.val_ids) == 1 and vals and events[-1].reason == "budget"

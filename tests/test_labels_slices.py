@@ -45,7 +45,9 @@ def test_class_names():
         parse_class_names("a,b,a")
 
 
-@pytest.mark.parametrize(("spacing", "axis"), [((1.5, 1.5, 8), 2), ((8, 1, 1), 0), ((1, 5, 1), 1), ((2, 2, 2), 2)])
+@pytest.mark.parametrize(
+    ("spacing", "axis"), [((1.5, 1.5, 8), 2), ((8, 1, 1), 0), ((1, 5, 1), 1), ((2, 2, 2), 2)]
+)
 def test_slice_axis_is_largest_spacing_ties_last(spacing, axis):
     assert choose_slice_axis(spacing) == axis
     assert choose_slice_axis(spacing, override=0) == 0

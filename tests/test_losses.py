@@ -65,7 +65,9 @@ def test_wpce_equals_weighted_sum_over_annotated():
     ann = target != IGNORE
     w = wpce_weights(target, 3)
     ce = F.cross_entropy(logits.permute(0, 2, 3, 1)[ann], target[ann], reduction="none")
-    assert torch.allclose(weighted_partial_cross_entropy(logits, target), (w[target[ann]] * ce).sum() / ann.sum())
+    assert torch.allclose(
+        weighted_partial_cross_entropy(logits, target), (w[target[ann]] * ce).sum() / ann.sum()
+    )
 
 
 def test_shape_errors_print_shapes():
@@ -80,7 +82,9 @@ def test_lsgan_eq2():
     assert lsgan_generator_loss(torch.ones(3)) == 0
     assert torch.isclose(lsgan_generator_loss(torch.tensor([-1.0])), torch.tensor(2.0))
     scores, targets = torch.cat([real, fake]), torch.tensor([1.0, 1.0, -1.0, -1.0])
-    assert torch.isclose(2 * lsgan_discriminator_loss_targets(scores, targets), lsgan_discriminator_loss(real, fake))
+    assert torch.isclose(
+        2 * lsgan_discriminator_loss_targets(scores, targets), lsgan_discriminator_loss(real, fake)
+    )
 
 
 def _probs(mask, c=2):
@@ -132,8 +136,10 @@ def test_crf_matches_brute_force_pairs():
                 for u in range(7):
                     if (y, x) == (v, u) or max(abs(y - v), abs(x - u)) > r:
                         continue
-                    k = torch.exp(-(img[0, 0, y, x] - img[0, 0, v, u]) ** 2 / (2 * si**2)
-                                  - ((y - v) ** 2 + (x - u) ** 2) / (2 * sxy**2))
+                    k = torch.exp(
+                        -((img[0, 0, y, x] - img[0, 0, v, u]) ** 2) / (2 * si**2)
+                        - ((y - v) ** 2 + (x - u) ** 2) / (2 * sxy**2)
+                    )
                     dis = 1 - (p[0, :, y, x] * p[0, :, v, u]).sum()
                     total += float(m[0, y, x] * m[0, v, u] * k * dis)
     got = masked_crf_loss(p, img, m, sigma_intensity=si, sigma_xy=sxy, radius=r, downsample=1)

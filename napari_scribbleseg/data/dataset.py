@@ -59,7 +59,9 @@ class Case:
             check_label_values(s, n_classes, kind="scribbles", source=f"{self.name} (scribbles {k + 1})")
         if self.mask is not None:
             if self.mask.shape != self.image.shape:
-                raise DataError(f"{self.name}: mask shape {self.mask.shape} != image shape {self.image.shape}")
+                raise DataError(
+                    f"{self.name}: mask shape {self.mask.shape} != image shape {self.image.shape}"
+                )
             check_label_values(self.mask, n_classes, kind="mask", source=f"{self.name} (mask)")
 
 
@@ -277,8 +279,12 @@ class MaskSampler:
                 if fg.any():
                     ys, xs = np.nonzero(fg)
                     my, mx = int(margin * (ys.max() - ys.min() + 1)), int(margin * (xs.max() - xs.min() + 1))
-                    box = (max(ys.min() - my, 0), min(ys.max() + my, h - 1),
-                           max(xs.min() - mx, 0), min(xs.max() + mx, w - 1))
+                    box = (
+                        max(ys.min() - my, 0),
+                        min(ys.max() + my, h - 1),
+                        max(xs.min() - mx, 0),
+                        min(xs.max() + mx, w - 1),
+                    )
                 else:
                     box = (h // 3, h - h // 3 - 1, w // 3, w - w // 3 - 1)
                 self.index.append((mi, si, tuple(int(b) for b in box)))

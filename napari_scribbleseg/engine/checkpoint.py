@@ -87,7 +87,9 @@ def resolve_model_dir(path: str | Path) -> Path:
     if not p.exists():
         raise CheckpointError(f"{path}: no such model folder")
     if not (p / "meta.json").is_file() or not (p / "model.safetensors").is_file():
-        raise CheckpointError(f"{path}: not a napari-scribbleseg model (missing meta.json or model.safetensors)")
+        raise CheckpointError(
+            f"{path}: not a napari-scribbleseg model (missing meta.json or model.safetensors)"
+        )
     return p
 
 
@@ -102,7 +104,8 @@ def load_meta(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{folder}: not a napari-scribbleseg model (format {meta.get('format')!r})")
     if int(meta.get("format_version", 0)) > FORMAT_VERSION:
         raise CheckpointError(
-            f"{folder}: written by a newer napari-scribbleseg (format {meta['format_version']}); please upgrade"
+            f"{folder}: written by a newer napari-scribbleseg (format {meta['format_version']}); "
+            "please upgrade"
         )
     return meta
 

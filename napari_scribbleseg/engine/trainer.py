@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, is_dataclass
+from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,14 @@ import torch
 
 from .. import __version__
 from ..config import PreprocessConfig, TrainConfig, from_dict, to_dict
-from ..data.dataset import Case, MaskSampler, PatchSampler, PreparedCase, median_in_plane_spacing, prepare_case
+from ..data.dataset import (
+    Case,
+    MaskSampler,
+    PatchSampler,
+    PreparedCase,
+    median_in_plane_spacing,
+    prepare_case,
+)
 from ..data.slices import from_slices, pad_to_multiple
 from ..devices import autocast_dtype, configure_threads, resolve_device
 from ..errors import ConfigError, DataError, ScribbleSegError
@@ -164,11 +171,18 @@ class Trainer:
         except ScribbleSegError as exc:
             yield Failed(self.step, time.monotonic() - t0, str(exc))
         except torch.OutOfMemoryError as exc:
-            yield Failed(self.step, time.monotonic() - t0,
-                         f"out of memory on {self.config.device}: lower the batch size or patch size ({exc})")
+            yield Failed(
+                self.step,
+                time.monotonic() - t0,
+                f"out of memory on {self.config.device}: lower the batch size or patch size ({exc})",
+            )
         except Exception as exc:  # a bug: report it with its traceback, keep the caller alive
-            yield Failed(self.step, time.monotonic() - t0, f"training failed: {type(exc).__name__}: {exc}",
-                         traceback.format_exc())
+            yield Failed(
+                self.step,
+                time.monotonic() - t0,
+                f"training failed: {type(exc).__name__}: {exc}",
+                traceback.format_exc(),
+            )
 
     # -- set-up -------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -182,7 +196,9 @@ class Trainer:
             torch.manual_seed(cfg.seed + self.rank)
             self.rng = np.random.default_rng(cfg.seed + 1000 * self.rank)
         if self.target_spacing is None:
-            self.target_spacing = self.pre.target_spacing or median_in_plane_spacing(self.cases, self.pre.slice_axis)
+            self.target_spacing = self.pre.target_spacing or median_in_plane_spacing(
+                self.cases, self.pre.slice_axis
+            )
         prep = [prepare_case(c, self.pre, self.target_spacing) for c in self.cases]
         scribbled = [i for i, c in enumerate(self.cases) if c.scribbles or c.mask is not None]
         n_val = int(round(cfg.val_fraction * len(scribbled))) if len(scribbled) >= 5 else 0
@@ -193,12 +209,17 @@ class Trainer:
         self.sampler = PatchSampler([prep[i] for i in self.train_ids], self.pre, annotated_only=True)
         self.mask_sampler = (
             MaskSampler([prepare_case(m, self.pre, self.target_spacing) for m in self.unpaired], self.pre)
-            if self.unpaired else None
+            if self.unpaired
+            else None
         )
         self.unlabeled_sampler = (
-            PatchSampler([prepare_case(u, self.pre, self.target_spacing) for u in self.unlabeled], self.pre,
-                         annotated_only=False)
-            if self.unlabeled else None
+            PatchSampler(
+                [prepare_case(u, self.pre, self.target_spacing) for u in self.unlabeled],
+                self.pre,
+                annotated_only=False,
+            )
+            if self.unlabeled
+            else None
         )
         if self.method is None:
             self._build_method()
@@ -206,8 +227,13 @@ class Trainer:
 
     def _build_method(self) -> None:
         ctx = MethodContext(
-            n_classes=self.n_classes, train=self.config, pre=self.pre, device=self.device,
-            autocast_dtype=self.amp, has_unpaired_masks=bool(self.unpaired), has_unlabeled=bool(self.unlabeled),
+            n_classes=self.n_classes,
+            train=self.config,
+            pre=self.pre,
+            device=self.device,
+            autocast_dtype=self.amp,
+            has_unpaired_masks=bool(self.unpaired),
+            has_unlabeled=bool(self.unlabeled),
             wrap=self._wrap,
         )
         self.method = self.method_cls(self.method_options, ctx)
@@ -215,7 +241,8 @@ class Trainer:
             meta = ckpt.load_meta(self.resume)
             if meta.get("method") != self.config.method:
                 raise ConfigError(
-                    f"{self.resume}: was trained with method {meta.get('method')!r}, not {self.config.method!r}"
+                    f"{self.resume}: was trained with method {meta.get('method')!r}, "
+                    f"not {self.config.method!r}"
                 )
             if tuple(meta.get("class_names", ())) != self.class_names:
                 raise ConfigError(
@@ -277,9 +304,16 @@ class Trainer:
         if cfg.max_steps is not None:
             total_steps = min(total_steps or (first_step + cfg.max_steps), first_step + cfg.max_steps)
         if main:
-            yield Started(self.step, time.monotonic() - t0, cfg.method, str(self.device),
-                          str(self.amp).replace("torch.", "") if self.amp else "fp32",
-                          len(self.sampler), len(self.val_ids), self.step > 0)
+            yield Started(
+                self.step,
+                time.monotonic() - t0,
+                cfg.method,
+                str(self.device),
+                str(self.amp).replace("torch.", "") if self.amp else "fp32",
+                len(self.sampler),
+                len(self.val_ids),
+                self.step > 0,
+            )
         self._val_seconds = getattr(self, "_val_seconds", 0.0)
         reason = "stopped"
         last_progress = last_preview = time.monotonic()
@@ -342,8 +376,16 @@ class Trainer:
                     eta = (total_steps - self.step) * step_time
                 else:
                     eta = None
-                yield Progress(self.step, now - t0, self.epoch, losses, cfg.lr * factor,
-                               seen / max(now - t0, 1e-9), eta, fraction)
+                yield Progress(
+                    self.step,
+                    now - t0,
+                    self.epoch,
+                    losses,
+                    cfg.lr * factor,
+                    seen / max(now - t0, 1e-9),
+                    eta,
+                    fraction,
+                )
             if cfg.preview_every and now - last_preview >= cfg.preview_every:
                 last_preview = now
                 ev = self._preview(t0)
@@ -397,7 +439,9 @@ class Trainer:
         best = self.best_loss is None or loss < self.best_loss
         if best:
             self.best_loss, self.best_step = loss, self.step
-            self._best_state = copy.deepcopy({k: v.detach().cpu() for k, v in self.segmentor.state_dict().items()})
+            self._best_state = copy.deepcopy(
+                {k: v.detach().cpu() for k, v in self.segmentor.state_dict().items()}
+            )
         ev = Validation(self.step, time.monotonic() - t0, loss, metrics, best)
         yield ev
         if best and self.out_dir is not None and not final:
@@ -458,8 +502,15 @@ class Trainer:
         geom = pc.geometry
         probs2d = _to_in_plane(probs, geom)
         att2d = {name: _to_in_plane(a, geom)[0] for name, a in att.items()}
-        return Preview(self.step, time.monotonic() - t0, vol, sl, probs2d.argmax(0).astype(np.uint8),
-                       probs2d.astype(np.float32), att2d)
+        return Preview(
+            self.step,
+            time.monotonic() - t0,
+            vol,
+            sl,
+            probs2d.argmax(0).astype(np.uint8),
+            probs2d.astype(np.float32),
+            att2d,
+        )
 
     def metadata(self) -> dict[str, Any]:
         """JSON metadata stored with the model."""
@@ -484,9 +535,16 @@ class Trainer:
         """Write the model folder: best weights, metadata and the training state (for Continue/--resume)."""
         assert self.method is not None, "nothing to save before training"
         folder = Path(folder)
-        best = self._best_state if (self._best_state is not None and self.val_ids) else self.segmentor.state_dict()
+        best = (
+            self._best_state
+            if (self._best_state is not None and self.val_ids)
+            else self.segmentor.state_dict()
+        )
         ckpt.save_model(folder, {k: v.detach().cpu() for k, v in best.items()}, self.metadata())
-        optim = {"optimizers": self.method.optimizer_state(), "trainer": {"step": self.step, "epoch": self.epoch}}
+        optim = {
+            "optimizers": self.method.optimizer_state(),
+            "trainer": {"step": self.step, "epoch": self.epoch},
+        }
         ckpt.save_training_state(folder, self.method.networks, optim)
         return folder
 
@@ -502,14 +560,22 @@ def _to_in_plane(stack: np.ndarray, geom) -> np.ndarray:
     """(C, 1, h, w) at the run's spacing -> (C, a, b) on the volume's own in-plane grid."""
     from ..data.slices import SliceGeometry
 
-    g1 = SliceGeometry((1, *geom.in_plane_shape), 0, geom.in_plane_spacing, geom.target_spacing,
-                       geom.resampled_shape)
+    g1 = SliceGeometry(
+        (1, *geom.in_plane_shape), 0, geom.in_plane_spacing, geom.target_spacing, geom.resampled_shape
+    )
     return from_slices(stack, g1)[:, 0]
 
 
 @torch.no_grad()
-def predict_stack(segmentor: torch.nn.Module, stack: np.ndarray, device: torch.device, amp, want_attention=False,
-                  batch: int = 8, progress=None):
+def predict_stack(
+    segmentor: torch.nn.Module,
+    stack: np.ndarray,
+    device: torch.device,
+    amp,
+    want_attention=False,
+    batch: int = 8,
+    progress=None,
+):
     """Run ``segmentor`` (in its current mode) on whole slices.
 
     Returns softmax probabilities (C, S, h, w) float32 and, if ``want_attention``, a dict of attention maps

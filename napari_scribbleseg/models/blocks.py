@@ -8,7 +8,8 @@ from torch import nn
 
 class ConvBlock(nn.Sequential):
     """Two 3x3 convolutions, each followed by batch normalisation and ReLU (UNet, Ronneberger et al.;
-    Valvano et al. (001) Sec. III-B: "After each convolutional layer, we use batch normalization and ReLU")."""
+    Valvano et al. (001) Sec. III-B: "After each convolutional layer, we use batch normalization and ReLU").
+    """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(
@@ -37,6 +38,7 @@ class Encoder(nn.Module):
         self.pool = nn.MaxPool2d(2)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Features of every level, finest first."""
         feats = []
         for i, block in enumerate(self.blocks):
             x = block(x if i == 0 else self.pool(x))

@@ -55,6 +55,7 @@ class MultiScaleDiscriminator(nn.Module):
         self.fc = spectral_norm(nn.Linear(12 * side * side, 1))
 
     def forward(self, masks: list[torch.Tensor]) -> torch.Tensor:
+        """Scores (B,) of the masks given finest first."""
         if len(masks) != self.n_scales:
             raise ValueError(f"expected {self.n_scales} masks, got {len(masks)}")
         x = masks[0]

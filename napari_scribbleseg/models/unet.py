@@ -35,6 +35,7 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(ch[0], n_classes, 1)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | list[torch.Tensor]]:
+        """Logits and encoder features of ``x`` (see the class docstring)."""
         feats = self.encoder(x)
         y = feats[-1]
         for block, skip in zip(self.decoder, reversed(feats[:-1])):
@@ -77,6 +78,7 @@ class AAGSegmentor(nn.Module):
         self.head = nn.Conv2d(ch[0], n_classes, 1)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor | list[torch.Tensor]]:
+        """Logits, per-scale predictions, attention maps and features (see the class docstring)."""
         feats = self.encoder(x)
         y = feats[-1]
         scales: list[torch.Tensor] = []

@@ -69,8 +69,11 @@ class _AdversarialBase(TrainingMethod):
         if self.n_scales > 1:  # one scale per AAG plus the output (4 for the default depth 5)
             self.n_scales = t.depth - 1
         disc = MultiScaleDiscriminator(
-            self.ctx.n_classes - 1, n_scales=self.n_scales, input_size=self.ctx.pre.patch_size,
-            width=t.width, depth=t.depth,
+            self.ctx.n_classes - 1,
+            n_scales=self.n_scales,
+            input_size=self.ctx.pre.patch_size,
+            width=t.width,
+            depth=t.depth,
         )
         self.add_network("discriminator", disc)
 

@@ -1,7 +1,7 @@
 """The plug-in interface of training methods and their registry.
 
-A method owns its networks, optimisers and ``train_step``; the :class:`~napari_scribbleseg.engine.trainer.Trainer`
-owns iteration, time budget, learning-rate schedule, validation, checkpoints, events and seeding. A new
+A method owns its networks, optimisers and ``train_step``; the
+:class:`~napari_scribbleseg.engine.trainer.Trainer` owns iteration, time budget, learning-rate schedule, validation, checkpoints, events and seeding. A new
 method is one module defining a :class:`TrainingMethod` subclass registered in :data:`METHODS`.
 """
 
@@ -26,7 +26,7 @@ from ...registry import Registry
 
 @dataclass(frozen=True)
 class NoOptions:
-    """This method has no options of its own."""
+    """Options of a method that has none of its own."""
 
 
 @dataclass
@@ -96,17 +96,23 @@ class TrainingMethod:
     def build(self) -> None:
         """Create the method's extra networks (add them with :meth:`add_network`)."""
 
-    def make_optimizer(self, module: nn.Module, lr_scale: float = 1.0, betas=(0.9, 0.999)) -> torch.optim.Optimizer:
+    def make_optimizer(
+        self, module: nn.Module, lr_scale: float = 1.0, betas=(0.9, 0.999)
+    ) -> torch.optim.Optimizer:
         """Adam with the run's learning rate (001 Sec. III-C uses Adam); ``lr_scale`` is kept per group."""
         opt = torch.optim.Adam(
-            module.parameters(), lr=self.ctx.train.lr * lr_scale, betas=betas,
+            module.parameters(),
+            lr=self.ctx.train.lr * lr_scale,
+            betas=betas,
             weight_decay=self.ctx.train.weight_decay,
         )
         for g in opt.param_groups:
             g["lr_scale"] = lr_scale
         return opt
 
-    def add_network(self, name: str, module: nn.Module, lr_scale: float = 1.0, betas=(0.9, 0.999)) -> nn.Module:
+    def add_network(
+        self, name: str, module: nn.Module, lr_scale: float = 1.0, betas=(0.9, 0.999)
+    ) -> nn.Module:
         """Register an extra network with its own optimiser; returns the (possibly DDP-wrapped) module."""
         module = module.to(self.ctx.device)
         self.networks[name] = module

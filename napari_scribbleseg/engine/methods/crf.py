@@ -17,7 +17,9 @@ class CRFConfig:
     """Options of the CRF loss (003 Eq. 4-5)."""
 
     weight: float = field(default=0.1, metadata={"help": "λ_mcrf (003 Sec. 3.1: 0.1)"})
-    sigma_intensity: float = field(default=0.15, metadata={"help": "σ of the intensity kernel (normalised units)"})
+    sigma_intensity: float = field(
+        default=0.15, metadata={"help": "σ of the intensity kernel (normalised units)"}
+    )
     sigma_xy: float = field(default=6.0, metadata={"help": "σ of the position kernel (pixels)"})
     radius: int = field(default=2, metadata={"help": "window radius r at the reduced resolution"})
     downsample: int = field(default=2, metadata={"help": "resolution reduction of the CRF term"})
@@ -45,12 +47,17 @@ class CRF(TrainingMethod):
         omega_u = batch.valid & ~annotated
         c = self.config
         return c.weight * masked_crf_loss(
-            probs, batch.image, omega_u, sigma_intensity=c.sigma_intensity, sigma_xy=c.sigma_xy,
-            radius=c.radius, downsample=c.downsample,
+            probs,
+            batch.image,
+            omega_u,
+            sigma_intensity=c.sigma_intensity,
+            sigma_xy=c.sigma_xy,
+            radius=c.radius,
+            downsample=c.downsample,
         )
 
     def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
-        """pCE + λ CRF."""
+        """PCE + λ CRF."""
         out = self.forward(batch.image)
         logits = out["logits"]
         sup = self.supervised_loss(logits, batch)
