@@ -7,8 +7,10 @@ from torch import nn
 
 
 class ConvBlock(nn.Sequential):
-    """Two 3x3 convolutions, each followed by batch normalisation and ReLU (UNet, Ronneberger et al.;
-    Valvano et al. (001) Sec. III-B: "After each convolutional layer, we use batch normalization and ReLU").
+    """Two 3x3 convolutions, each followed by batch normalisation and ReLU.
+
+    As in the UNet of Ronneberger et al. and Valvano et al. (001) Sec. III-B ("After each convolutional
+    layer, we use batch normalization and ReLU").
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
