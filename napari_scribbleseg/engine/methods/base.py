@@ -2,7 +2,8 @@
 
 A method owns its networks, optimisers and ``train_step``; the
 :class:`~napari_scribbleseg.engine.trainer.Trainer` owns iteration, time budget, learning-rate
-schedule, validation, checkpoints, events and seeding. A new method is one module defining a :class:`TrainingMethod` subclass registered in :data:`METHODS`.
+schedule, validation, checkpoints, events and seeding. A new method is one module defining a
+:class:`TrainingMethod` subclass registered in :data:`METHODS`.
 """
 
 from __future__ import annotations
