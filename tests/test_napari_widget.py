@@ -51,11 +51,11 @@ def session(tmp_path, make_napari_viewer, qtbot):
     widget.method_combo.setCurrentText("aag")
     widget.set_unpaired_source("atlas mask")
     widget.train_form.set_values(
-        {"width": 4, "depth": 3, "batch_size": 2, "preview_every": 0.2, "val_fraction": 0.0, "threads": "1"}
+        {"width": 4, "depth": 3, "batch_size": 2, "preview_every": 0.05, "val_fraction": 0.0, "threads": "1"}
     )
     widget.pre_form.set_values({"patch_size": 32})
     widget.stop_kind.setCurrentText("steps")
-    widget.stop_value.setValue(12)
+    widget.stop_value.setValue(30)
     return viewer, widget, image, mask, path, aff
 
 
@@ -76,7 +76,7 @@ def paint_scribbles(viewer, widget, mask):
 
 def record_events(widget):
     events = []
-    widget.worker.yielded.connect(events.append)
+    widget.event_handled.connect(events.append)
     return events
 
 
@@ -98,8 +98,8 @@ def test_whole_session(session, qtbot, tmp_path, monkeypatch):
     # -- train: prediction and attention layers appear and update ------------------------------------
     # preview the slice the viewer shows: slice 2 of the image on the slider
     viewer.dims.set_point(0, viewer.layers["case01"].data_to_world((2, 0, 0))[0])
-    widget.train()
     events = record_events(widget)
+    widget.train()
     qtbot.waitUntil(lambda: "case01 prediction" in viewer.layers or not widget.busy, timeout=TIMEOUT_MS)
     wait_idle(qtbot, widget)
     assert "case01 prediction" in viewer.layers, (widget.status.text(), events)
@@ -115,13 +115,13 @@ def test_whole_session(session, qtbot, tmp_path, monkeypatch):
     np.testing.assert_allclose(att[0].translate, scribbles.translate)
     assert np.any(att[0].data[2] != 0)  # the previewed slice got its attention map
     steps = widget.session.trainer.step
-    assert steps == 12
+    assert steps == 30
 
     # -- stop within 5 s, painting while the worker runs --------------------------------------------
     widget.stop_kind.setCurrentText("seconds")
     widget.stop_value.setValue(120)
+    events.clear()
     widget.continue_training()
-    events = record_events(widget)
     qtbot.waitUntil(lambda: any(isinstance(e, E.Progress) for e in events), timeout=TIMEOUT_MS)
     before = widget.session.trainer.cases[0].scribbles[0].copy()
     scribbles.selected_label = 3
@@ -203,8 +203,8 @@ def test_closing_the_viewer_stops_training(session, qtbot):
     paint_scribbles(viewer, widget, mask)
     widget.stop_kind.setCurrentText("seconds")
     widget.stop_value.setValue(300)
-    widget.train()
     events = record_events(widget)
+    widget.train()
     qtbot.waitUntil(lambda: any(isinstance(e, E.Progress) for e in events), timeout=TIMEOUT_MS)
     t0 = time.monotonic()
     viewer.close()

@@ -109,6 +109,7 @@ class TrainingSession:
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
+        self._run = 0  # id of the current run: a stale generator's clean-up must not mark a new run idle
         self._preview: tuple[int, int] | None = None
         self.use_loaded = False  # whether Predict uses the loaded model (last loaded) or the trainer
 
@@ -146,7 +147,7 @@ class TrainingSession:
         """Generator for the worker: a new trainer on ``request``, yielding its events."""
         from ..engine.trainer import Trainer
 
-        self._begin()
+        run = self._begin()
         try:
             unpaired = request.unpaired.load() if request.unpaired is not None else []
             trainer = Trainer(
@@ -165,7 +166,7 @@ class TrainingSession:
             self.volume_names = [c.name for c in request.cases]
             yield from self._stream(trainer)
         finally:
-            self._idle.set()
+            self.mark_idle(run)
 
     def resume(self, cases: Sequence[Case], stop_after: dict[str, Any]) -> Iterator[Any]:
         """Generator for the worker: Continue the current trainer with new scribbles.
@@ -173,7 +174,7 @@ class TrainingSession:
         ``stop_after`` replaces the stopping criteria (``time_budget``, ``epochs``, ``max_steps``) for
         this run; weights, optimiser state and step counter carry on.
         """
-        self._begin()
+        run = self._begin()
         try:
             trainer = self.trainer
             if trainer is None:
@@ -185,13 +186,24 @@ class TrainingSession:
             self.volume_names = [c.name for c in cases]
             yield from self._stream(trainer)
         finally:
-            self._idle.set()
+            self.mark_idle(run)
 
-    def _begin(self) -> None:
+    def _begin(self) -> int:
         if self.running:
             raise RuntimeError("a training run is already going on")
+        self._run += 1
         self._idle.clear()
         self._stop.clear()
+        return self._run
+
+    def mark_idle(self, run: int | None = None) -> None:
+        """Record that run ``run`` (default: the current one) no longer executes.
+
+        Called when its generator ends, and by the widget when a worker was aborted without exhausting
+        the generator.
+        """
+        if run is None or run == self._run:
+            self._idle.set()
 
     def _stream(self, trainer: Any) -> Iterator[Any]:
         for event in trainer.fit():

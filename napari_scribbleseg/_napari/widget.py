@@ -92,6 +92,9 @@ class ScribbleSegWidget(QWidget):
     pipe and could not share the model with Predict.
     """
 
+    #: Every training event, after the widget has handled it (main thread).
+    event_handled = Signal(object)
+
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         super().__init__()
         from ..config import PreprocessConfig, TrainConfig
@@ -644,6 +647,7 @@ class ScribbleSegWidget(QWidget):
                 log.error("training failed:\n%s", ev.details)
             self._error(ev.message)
             self.status.setText(f"training failed: {ev.message}")
+        self.event_handled.emit(ev)
 
     def _show_preview(self, ev: Any) -> None:
         if not 0 <= ev.volume < len(self._run_names):
@@ -876,6 +880,8 @@ class ScribbleSegWidget(QWidget):
 
     def _on_worker_finished(self) -> None:
         task = self._task
+        if task == "train":
+            self.session.mark_idle()  # also when the worker was aborted (quit) mid-generator
         self._worker = None
         self._task = None
         if task == "train" and self.progress.maximum() == 0:
@@ -919,15 +925,14 @@ class ScribbleSegWidget(QWidget):
         show_error(message)
 
     def shutdown(self, timeout: float = 20.0) -> None:
-        """Stop any training and wait (up to ``timeout`` s) for it to end; for viewer close."""
-        worker = self._worker
+        """Stop any training and wait (up to ``timeout`` s) for it to end; for viewer close.
+
+        The trainer ends after its current step and its generator runs to the end in the worker thread
+        (no ``worker.quit()``, which would leave the generator suspended mid-run).
+        """
         self.session.stop()
-        if worker is not None:
-            try:
-                worker.quit()
-            except RuntimeError:  # already deleted on the Qt side
-                pass
-        self.session.wait(timeout)
+        if self._task == "train":
+            self.session.wait(timeout)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         """Stop training when the viewer's window closes."""

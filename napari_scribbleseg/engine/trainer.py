@@ -235,6 +235,7 @@ class Trainer:
             has_unpaired_masks=bool(self.unpaired),
             has_unlabeled=bool(self.unlabeled),
             wrap=self._wrap,
+            class_names=self.class_names,
         )
         self.method = self.method_cls(self.method_options, ctx)
         if self.resume is not None:
@@ -321,7 +322,12 @@ class Trainer:
         step_time = None
         seen = 0
         stale = 0
-        data = StepData(self.rng, self.step)
+        data = StepData(
+            self.rng,
+            self.step,
+            cases=[self.prepared[i] for i in self.train_ids],
+            reference_masks=self.mask_sampler.masks if self.mask_sampler is not None else (),
+        )
         if self.mask_sampler is not None:
             data.unpaired_masks = lambda n: self.mask_sampler.sample(n, self.rng, self.device)
         if self.unlabeled_sampler is not None:

@@ -9,7 +9,7 @@ schedule, validation, checkpoints, events and seeding. A new method is one modul
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -42,6 +42,7 @@ class MethodContext:
     has_unpaired_masks: bool = False
     has_unlabeled: bool = False
     wrap: Callable[[nn.Module], nn.Module] = lambda m: m  # DistributedDataParallel under torchrun
+    class_names: tuple[str, ...] = ()  # background first (e.g. to resolve per-structure options by name)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Autocast context for forward passes (no-op in fp32)."""
@@ -52,13 +53,20 @@ class MethodContext:
 
 @dataclass
 class StepData:
-    """Extra data a step may draw, lazily: unpaired masks and unlabeled images (same patch size)."""
+    """Extra data a step may draw, lazily: unpaired masks and unlabeled images (same patch size).
+
+    ``cases`` are the training volumes as whole slices (:class:`~...data.dataset.PreparedCase`) and
+    ``reference_masks`` the unpaired masks as (S, h, w) stacks, both at the run's in-plane spacing, for
+    methods that need slice or volume context (e.g. size constraints on whole slices).
+    """
 
     rng: np.random.Generator
     step: int
     unpaired_masks: Callable[[int], torch.Tensor] | None = None
     unlabeled: Callable[[int], torch.Tensor] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    cases: Sequence[Any] = ()
+    reference_masks: Sequence[np.ndarray] = ()
 
 
 class TrainingMethod:
@@ -83,6 +91,7 @@ class TrainingMethod:
             "n_classes": ctx.n_classes,
             "width": ctx.train.width,
             "depth": ctx.train.depth,
+            **self.segmentor_options(),
         }
         segmentor = build_segmentor(self.segmentor_name, **self.segmentor_kwargs).to(ctx.device)
         if ctx.device.type == "cpu":
@@ -94,6 +103,10 @@ class TrainingMethod:
         self.build()
 
     # -- construction -------------------------------------------------------------------------------
+    def segmentor_options(self) -> dict[str, Any]:
+        """Extra keyword arguments of the segmentor (from ``self.config``; stored in checkpoints)."""
+        return {}
+
     def build(self) -> None:
         """Create the method's extra networks (add them with :meth:`add_network`)."""
 

@@ -1,0 +1,65 @@
+"""Data-parallel training through torchrun (gloo on the CPU: the same code path as NCCL on GPUs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from napari_scribbleseg.data import io
+
+from .conftest import scribbles_from, tiny_volume
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not installed")
+def test_torchrun_two_processes(tmp_path):
+    aff = np.diag([1.5, 1.5, 6.0, 1.0])
+    for i in range(3):
+        img, mask = tiny_volume(i)
+        io.save_nifti(tmp_path / "img" / f"c{i}.nii.gz", img, aff, kind="image")
+        io.save_nifti(tmp_path / "scr" / f"c{i}.nii.gz", scribbles_from(mask, i), aff, kind="labels")
+        io.save_nifti(tmp_path / "msk" / f"c{i}.nii.gz", mask, aff, kind="labels")
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "-m",
+        "napari_scribbleseg",
+        "train",
+        str(tmp_path / "img"),
+        "--scribbles",
+        str(tmp_path / "scr"),
+        "--masks",
+        str(tmp_path / "msk"),
+        "--method",
+        "aag",
+        "--classes",
+        "bg,ring,disk",
+        "--out",
+        str(tmp_path / "model"),
+        "--width",
+        "4",
+        "--depth",
+        "3",
+        "--patch-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--max-steps",
+        "3",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("finished (max-steps) after 3 steps") == 1  # only rank 0 reports
+    meta = json.loads((tmp_path / "model" / "meta.json").read_text())
+    assert meta["step"] == 3
