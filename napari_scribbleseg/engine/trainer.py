@@ -124,7 +124,11 @@ class Trainer:
             m.validate(self.n_classes)
         for u in self.unlabeled:
             u.validate(self.n_classes)
-        if self.method_cls.uses_unpaired_masks and not self.unpaired:
+        if (
+            self.method_cls.uses_unpaired_masks
+            and not self.method_cls.unpaired_masks_optional
+            and not self.unpaired
+        ):
             raise ConfigError(
                 f"method {self.config.method!r} learns a shape prior from unpaired masks: give some with "
                 "--masks DIR (CLI) or a mask layer (napari)"

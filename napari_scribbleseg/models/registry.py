@@ -7,11 +7,13 @@ from typing import Any
 from torch import nn
 
 from ..registry import Registry
+from .attention import UNetSSA
 from .unet import AAGSegmentor, UNet
 
 SEGMENTORS: Registry[type[nn.Module]] = Registry("segmentor")
 SEGMENTORS.register("unet")(UNet)
 SEGMENTORS.register("aag")(AAGSegmentor)
+SEGMENTORS.register("unet-ssa")(UNetSSA)  # AttenScribble (003): kwargs also level, heads, layers
 
 
 def build_segmentor(name: str, **kwargs: Any) -> nn.Module:

@@ -55,9 +55,10 @@ class MethodContext:
 class StepData:
     """Extra data a step may draw, lazily: unpaired masks and unlabeled images (same patch size).
 
-    ``cases`` are the training volumes as whole slices (:class:`~...data.dataset.PreparedCase`) and
-    ``reference_masks`` the unpaired masks as (S, h, w) stacks, both at the run's in-plane spacing, for
-    methods that need slice or volume context (e.g. size constraints on whole slices).
+    ``cases`` are the training volumes as whole slices
+    (:class:`~napari_scribbleseg.data.dataset.PreparedCase`) and ``reference_masks`` the unpaired masks as
+    (S, h, w) stacks, both at the run's in-plane spacing, for methods that need slice or volume context
+    (e.g. size constraints on whole slices).
     """
 
     rng: np.random.Generator
@@ -81,6 +82,8 @@ class TrainingMethod:
     Config: ClassVar[type] = NoOptions
     segmentor_name: ClassVar[str] = "unet"
     uses_unpaired_masks: ClassVar[bool] = False
+    #: the method can use unpaired masks but also trains without them (the trainer does not require them)
+    unpaired_masks_optional: ClassVar[bool] = False
     uses_unlabeled: ClassVar[bool] = False
 
     def __init__(self, config: Any, ctx: MethodContext) -> None:

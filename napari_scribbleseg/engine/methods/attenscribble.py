@@ -1,0 +1,179 @@
+"""AttenScribble: spatial self-attention, masked CRF and attentive similarity loss (003 Sec. 2.2-2.4).
+
+Tian, Yang, Gao, "AttenScribble: attentive similarity learning for scribble-supervised medical image
+segmentation" (003).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from ...data.dataset import Batch
+from ...errors import ConfigError
+from ...labels import IGNORE
+from ...losses import attentive_similarity_loss, masked_crf_loss
+from ...models.attention import AttentiveSimilarity
+from .base import MethodContext, StepData, TrainingMethod, register_method
+
+
+@dataclass(frozen=True)
+class AttenScribbleConfig:
+    """Options of AttenScribble (defaults from 003 Sec. 3.2 where it gives them)."""
+
+    crf_weight: float = field(
+        default=0.1, metadata={"help": "λ_mcrf, weight of the masked CRF loss (003: 0.1)"}
+    )
+    atn_weight: float = field(
+        default=0.1, metadata={"help": "λ_atn, weight of the attentive similarity loss (003: 0.1)"}
+    )
+    level: int = field(
+        default=2,
+        metadata={"help": "encoder level the self-attention sits on (0 = full resolution; 003: third, 2)"},
+    )
+    heads: int = field(
+        default=2, metadata={"help": "attention heads of the self-attention module (003 does not say)"}
+    )
+    atn_sigma: float = field(
+        default=2.0, metadata={"help": "σ of the distance-decay map M, in pixels of the attention grid"}
+    )
+    atn_radius: int = field(
+        default=3, metadata={"help": "window radius of the attentive similarity loss (attention-grid pixels)"}
+    )
+    sigma_intensity: float = field(
+        default=0.15, metadata={"help": "σ of the CRF intensity kernel (normalised units)"}
+    )
+    sigma_xy: float = field(default=6.0, metadata={"help": "σ of the CRF position kernel (pixels)"})
+    crf_radius: int = field(default=2, metadata={"help": "CRF window radius at the reduced resolution"})
+    crf_downsample: int = field(default=2, metadata={"help": "resolution reduction of the CRF term"})
+    warmup_steps: int = field(
+        default=0, metadata={"help": "steps of partial CE alone before the CRF and attention terms"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.crf_weight < 0 or self.atn_weight < 0:
+            raise ConfigError("crf_weight and atn_weight must be >= 0")
+        if self.level < 0:
+            raise ConfigError(f"level must be >= 0, got {self.level}")
+        if self.heads < 1:
+            raise ConfigError(f"heads must be >= 1, got {self.heads}")
+        if self.atn_sigma <= 0 or self.sigma_intensity <= 0 or self.sigma_xy <= 0:
+            raise ConfigError("the σ options must be > 0")
+        if self.atn_radius < 1 or self.crf_radius < 1 or self.crf_downsample < 1:
+            raise ConfigError("atn_radius, crf_radius and crf_downsample must be >= 1")
+
+
+@register_method
+class AttenScribble(TrainingMethod):
+    """UNet + spatial self-attention, trained with pCE + λ_mcrf masked CRF + λ_atn attentive similarity.
+
+    003 Eq. 7: ``l = l_seg(P, Y_s) + λ_mcrf l_mcrf(P, I) + λ_atn l_atn(P, S)``, λ_mcrf = λ_atn = 0.1.
+
+    - ``l_seg``: partial CE on the scribbles (003 Eq. 1), summed over annotators; dense-mask rows (mixed
+      supervision) use weighted CE like every method (:meth:`TrainingMethod.supervised_loss`).
+    - ``l_mcrf``: the masked CRF loss of 003 Sec. 2.2 (Eq. 4-5), on unannotated pixels inside the image,
+      computed as in the ``crf`` method (:func:`~napari_scribbleseg.losses.masked_crf_loss`).
+    - The segmentor is :class:`~napari_scribbleseg.models.attention.UNetSSA` ("unet-ssa"): the
+      multi-head self-attention module of 003 Sec. 2.3 on encoder level ``level`` (003 Sec. 3.2: the third
+      encoder layer, our default ``level=2``, 1/4 resolution), its output added to that feature map.
+    - ``l_atn`` (003 Eq. 6): ``S = sigmoid(Conv¹ˣ¹(softmax(A) + softmax(A)ᵀ))`` over all heads, times the
+      distance decay ``M[p,q] = exp(-‖p-q‖²/2σ²)``, as the pairwise kernel over ``P̃`` (the prediction
+      area-averaged to the attention grid), on the pairs of a ``(2r+1)²`` window inside ``Ω_U`` at that
+      grid (a low-resolution pixel is in ``Ω_U`` when all the pixels it covers are). Gradients reach the
+      prediction, the attention (Q, K and the encoder) and the 1 × 1 mixing weights.
+
+    Deviations from 003, and why:
+
+    - The 1 × 1 convolution producing ``S`` has learnable non-negative mixing weights summing to one, with
+      a fixed gain (the number of positions) and offset (``-2``) (see
+      :class:`~napari_scribbleseg.models.attention.AttentiveSimilarity`): a free bias or gain receives only
+      gradients that lower ``S`` everywhere, which switches the loss off (or inverts it) over a long run.
+    - The module is added to the encoder feature (residual, projection initialised at zero) rather than
+      replacing it, so training starts from the plain UNet.
+    - σ and r of ``l_atn`` are not given in 003; defaults σ = 2, r = 3 attention-grid pixels (8 and 12
+      input pixels at level 2). The window is ``‖q-p‖∞ <= r`` as in our masked CRF implementation.
+    - Partial CE is the mean over scribbled pixels (003 Eq. 1); optimiser and schedule are the trainer's
+      (Adam, cosine) instead of SGD with polynomial decay (003 Sec. 3.2).
+
+    Cost: at 128-pixel patches and ``level=2`` the attention is 1024 × 1024 per head and image (2 heads,
+    batch 12: ~100 MB of attention probabilities kept for backward), roughly +50-100 % per training step
+    over ``pce`` on a 2-core CPU; ``level=3`` is 16x cheaper (see
+    :class:`~napari_scribbleseg.models.attention.SpatialSelfAttention`). 003 does not give the number of
+    heads; we use 2 (more heads cost memory traffic, not multiply-adds). At inference whole slices are
+    processed in row chunks. The attention each position receives is streamed as a preview map
+    ("scale 1/4") like the AAG attention maps.
+    """
+
+    name = "attenscribble"
+    description = "UNet + spatial self-attention, partial CE + masked CRF + attentive similarity loss (003)"
+    Config = AttenScribbleConfig
+    segmentor_name = "unet-ssa"
+
+    def __init__(self, config: AttenScribbleConfig, ctx: MethodContext) -> None:
+        if config.level >= ctx.train.depth:
+            raise ConfigError(
+                f"attenscribble: attention level {config.level} does not exist in a network of depth "
+                f"{ctx.train.depth} (levels 0..{ctx.train.depth - 1})"
+            )
+        super().__init__(config, ctx)
+
+    def segmentor_options(self) -> dict[str, int]:
+        """Attention level and heads of the "unet-ssa" segmentor."""
+        return {"level": self.config.level, "heads": self.config.heads}
+
+    def build(self) -> None:
+        """The 1 × 1 mixing of the attention maps into ``S`` (trained with the segmentor's loss)."""
+        self.add_network("similarity", AttentiveSimilarity(self.segmentor.attention.n_maps))
+
+    def regularisers(self, out: dict, probs: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        """``λ_mcrf l_mcrf`` and ``λ_atn l_atn`` of a batch (``probs``: (B, C, H, W) softmax)."""
+        c = self.config
+        annotated = (batch.targets != IGNORE).any(dim=0)
+        omega_u = batch.valid & ~annotated
+        terms = {}
+        if c.crf_weight > 0:
+            terms["crf"] = c.crf_weight * masked_crf_loss(
+                probs,
+                batch.image,
+                omega_u,
+                sigma_intensity=c.sigma_intensity,
+                sigma_xy=c.sigma_xy,
+                radius=c.crf_radius,
+                downsample=c.crf_downsample,
+            )
+        if c.atn_weight > 0:
+            factor = 2**c.level
+            p_small = F.avg_pool2d(probs, factor) if factor > 1 else probs
+            m = omega_u[:, None].float()
+            m_small = (-F.max_pool2d(-m, factor) if factor > 1 else m)[:, 0]
+            terms["atn"] = c.atn_weight * attentive_similarity_loss(
+                p_small,
+                out["attention_probs"],
+                self.net("similarity")(),
+                m_small,
+                sigma=c.atn_sigma,
+                radius=c.atn_radius,
+            )
+        return terms
+
+    def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
+        """Partial CE + λ_mcrf l_mcrf + λ_atn l_atn (003 Eq. 7); updates segmentor and mixing weights."""
+        out = self.forward(batch.image)
+        logits = out["logits"]
+        sup = self.supervised_loss(logits, batch)
+        losses = {"sup": float(sup.detach())}
+        loss = sup
+        if data.step >= self.config.warmup_steps:
+            for key, term in self.regularisers(out, torch.softmax(logits.float(), dim=1), batch).items():
+                loss = loss + term
+                losses[key] = float(term.detach())
+        names = ("segmentor", "similarity")
+        for n in names:
+            self.optimizers[n].zero_grad(set_to_none=True)
+        loss.backward()
+        for n in names:
+            self.optimizers[n].step()
+        losses["loss"] = float(loss.detach())
+        return losses
