@@ -185,3 +185,22 @@ def test_validation_split_and_time_budget(tiny_cases):
     vals = [e for e in events if isinstance(e, ev.Validation)]
     assert len(trainer.val_ids) == 1 and vals and events[-1].reason == "budget"
     assert events[-1].elapsed < 3.0 * 1.1 + 0.5
+
+
+def test_a_batch_without_scribbles_skips_the_update(tiny_cases):
+    from napari_scribbleseg.data.dataset import Batch
+    from napari_scribbleseg.engine.methods import StepData
+
+    trainer = Trainer(tiny_cases, CLASSES, cfg("pce"), preprocess=PRE)
+    trainer._setup()
+    m = trainer.method
+    before = [p.detach().clone() for p in m.segmentor.parameters()]
+    batch = Batch(
+        torch.randn(2, 1, 32, 32),
+        torch.full((1, 2, 32, 32), -1),
+        torch.zeros(1, 2, dtype=torch.bool),
+        torch.ones(2, 32, 32, dtype=torch.bool),
+    )
+    losses = m.train_step(batch, StepData(np.random.default_rng(0), 0))
+    assert losses["loss"] == 0.0
+    assert all(torch.equal(a, b) for a, b in zip(before, m.segmentor.parameters()))

@@ -35,7 +35,9 @@ def rotation(ax: float, ay: float, az: float) -> np.ndarray:
     return rz @ ry @ rx
 
 
-def oblique_affine(spacing=(0.8, 1.2, 5.0), angles=(0.35, -0.2, 0.5), origin=(-40.0, 25.0, 12.5)) -> np.ndarray:
+def oblique_affine(
+    spacing=(0.8, 1.2, 5.0), angles=(0.35, -0.2, 0.5), origin=(-40.0, 25.0, 12.5)
+) -> np.ndarray:
     aff = np.eye(4)
     aff[:3, :3] = rotation(*angles) @ np.diag(spacing)
     aff[:3, 3] = origin
@@ -121,7 +123,7 @@ def test_reader_writer_round_trip_oblique_anisotropic(tmp_path, make_napari_view
     reader = get_reader(str(img_path))
     assert reader is not None
     assert get_reader(str(tmp_path / "notes.txt")) is None
-    (data, kwargs, kind), = reader(str(img_path))
+    ((data, kwargs, kind),) = reader(str(img_path))
     assert kind == "image"
     geom = kwargs["metadata"]["scribbleseg"]["geometry"]
     np.testing.assert_array_equal(geom.from_napari(data), image)
@@ -169,18 +171,20 @@ def test_writer_refuses_the_source_image_and_keeps_scribble_encoding(tmp_path):
 
     aff = oblique_affine(spacing=(1.0, 1.0, 4.0))
     img_path = save(tmp_path / "img.nii.gz", np.zeros((8, 8, 3), np.float32), aff)
-    (_, kwargs, _), = read_nifti(str(img_path))
+    ((_, kwargs, _),) = read_nifti(str(img_path))
     geom = kwargs["metadata"]["scribbleseg"]["geometry"]
     labels = np.zeros(geom.napari_shape, np.uint8)
     labels[1, 2, 3] = 3
-    meta = {"metadata": {"scribbleseg": {"kind": "scribbles", "geometry": geom, "class_names": ("bg", "a", "b")}}}
+    meta = {
+        "metadata": {"scribbleseg": {"kind": "scribbles", "geometry": geom, "class_names": ("bg", "a", "b")}}
+    }
     with pytest.raises(DataError, match="overwrite"):
         write_labels(str(img_path), labels, meta)
     (tmp_path / "scribbles").mkdir()
     out = write_labels(str(tmp_path / "scribbles" / "img.nii.gz"), labels, meta)[0]
     side = json.loads((tmp_path / "scribbles" / "img.json").read_text())
     assert side["encoding"] == "scribbles"
-    (data, kw, kind), = read_nifti(out)
+    ((data, kw, kind),) = read_nifti(out)
     assert kind == "labels" and kw["name"] == "img scribbles"
     assert kw["metadata"]["scribbleseg"]["kind"] == "scribbles"
     np.testing.assert_array_equal(data, labels)
@@ -229,6 +233,11 @@ def test_widget_import_does_not_import_torch():
         "napari_scribbleseg._napari.writer, napari_scribbleseg._napari.sample_data; "
         "print('torch' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert out.stdout.strip() == "False"

@@ -45,6 +45,7 @@ def session(tmp_path, make_napari_viewer, qtbot):
     viewer.add_labels(geom.to_napari(other).copy(), name="atlas mask", **geom.layer_kwargs())
     widget = ScribbleSegWidget(viewer)
     viewer.window.add_dock_widget(widget)
+    qtbot.waitUntil(lambda: widget.ready, timeout=TIMEOUT_MS)  # torch and the engine load in a worker
     widget.image_combo.setCurrentText("case01")
     widget.classes_edit.setText(CLASSES)
     widget.classes_edit.editingFinished.emit()
@@ -211,3 +212,41 @@ def test_closing_the_viewer_stops_training(session, qtbot):
     assert widget.session.wait(10)
     assert time.monotonic() - t0 < 10
     assert not widget.session.running
+
+
+def test_several_images_train_together_and_predict_all(session, qtbot, tmp_path):
+    from napari_scribbleseg._napari.layers import geometry_of
+
+    viewer, widget, image, mask, path, aff = session
+    paint_scribbles(viewer, widget, mask)
+    image2, mask2 = tiny_volume(3)
+    path2 = save(tmp_path / "case02.nii.gz", image2, np.diag([1.5, 1.5, 6.0, 1.0]))
+    viewer.open(str(path2), plugin="napari-scribbleseg")
+    widget.image_combo.setCurrentText("case02")
+    second = widget.new_scribble_layer()
+    assert second.name == "case02 scribbles"
+    second.data[...] = geometry_of(viewer.layers["case02"]).to_napari(scribbles_from(mask2, 1))
+    widget.image_combo.setCurrentText("case01")
+    widget.stop_value.setValue(2)
+    widget.train()
+    wait_idle(qtbot, widget)
+    trainer = widget.session.trainer
+    assert [c.name for c in trainer.cases] == ["case01", "case02"]  # the chosen image first (previewed)
+    assert trainer.step == 2
+    widget.all_images_check.setChecked(True)
+    widget.predict()
+    wait_idle(qtbot, widget)
+    for name in ("case01", "case02"):
+        pred = viewer.layers[f"{name} prediction"]
+        assert pred.data.shape == viewer.layers[name].data.shape
+
+
+def test_unpaired_masks_from_a_folder(tmp_path):
+    from napari_scribbleseg._napari.session import UnpairedSource
+
+    for i in range(2):
+        _, m = tiny_volume(20 + i)
+        save(tmp_path / f"m{i}.nii.gz", m, np.diag([1.5, 1.5, 6.0, 1.0]))
+    cases = UnpairedSource("folder", path=tmp_path).load()
+    assert [c.name for c in cases] == ["m0.nii.gz", "m1.nii.gz"]
+    assert cases[0].mask.max() == 2 and cases[0].spacing == pytest.approx((1.5, 1.5, 6.0))

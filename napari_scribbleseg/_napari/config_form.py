@@ -99,7 +99,9 @@ class ConfigForm(QWidget):
                 try:
                     out[name] = _parse(text, typ)
                 except ValueError:
-                    raise ValueError(f"option {name!r}: cannot read {text!r} as {getattr(typ, '__name__', typ)}") from None
+                    raise ValueError(
+                        f"option {name!r}: cannot read {text!r} as {getattr(typ, '__name__', typ)}"
+                    ) from None
         return out
 
     def set_values(self, values: dict[str, Any]) -> None:

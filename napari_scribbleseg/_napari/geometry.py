@@ -156,13 +156,13 @@ class LayerGeometry:
 
     @property
     def scale(self) -> tuple[float, float, float]:
-        """napari ``scale`` of the layer (mm per voxel along napari's data axes)."""
+        """The layer's napari ``scale`` (mm per voxel along napari's data axes)."""
         n = np.linalg.norm(self.affine[:3, :3], axis=0)
         return tuple(float(n[a]) for a in self.axes)  # type: ignore[return-value]
 
     @property
     def translate(self) -> tuple[float, float, float]:
-        """napari ``translate``: places the volume's centre at its world position."""
+        """The layer's napari ``translate``: places the volume's centre at its world position."""
         directions = self.affine[:3, :3] / np.linalg.norm(self.affine[:3, :3], axis=0)
         frame = _WORLD_FRAMES[int(np.argmax(np.abs(directions[:, self.slice_axis])))]
         centre_vox = (np.asarray(self.shape, float) - 1) / 2

@@ -38,7 +38,7 @@ def _is_nifti(path: PathLike) -> bool:
 
 
 def get_reader(path: PathLike | Sequence[PathLike]) -> Callable[[Any], list[LayerData]] | None:
-    """napari reader hook: :func:`read_nifti` for NIfTI paths, else ``None``."""
+    """The reader hook of napari: :func:`read_nifti` for NIfTI paths, else ``None``."""
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     if not paths or not all(_is_nifti(p) for p in paths):
         return None

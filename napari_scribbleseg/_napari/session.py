@@ -8,6 +8,7 @@ worker, so neither napari's start nor the main thread pays for it.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +19,83 @@ import numpy as np
 
 from ..data.dataset import Case
 
+#: How much lower than the GUI the training thread (and the torch threads it starts) runs (Linux nice).
+TRAINING_NICENESS = 10
+
 #: Subjects of the synthetic cardiac dataset that form its unpaired-mask split (see ``data.sample``).
 CARDIAC_UNPAIRED_SUBJECTS = range(16, 22)
+
+
+def warm_up() -> tuple[Any, list[str]]:
+    """Import what training needs, for a worker thread; returns ``(METHODS, available devices)``.
+
+    Beyond torch and the engine, this builds a throw-away Adam optimiser: torch imports
+    ``torch._dynamo`` (and sympy, ~800 modules, 2 s on this CPU) the first time an optimiser is made,
+    and doing it here keeps that burst of GIL-holding imports out of the first training run.
+    """
+    import torch
+
+    from ..devices import available_devices
+    from ..engine import trainer  # noqa: F401
+    from ..engine.methods import METHODS
+    from ..inference import Predictor  # noqa: F401
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    return METHODS, available_devices()
+
+
+def expected_attention_keys(method: str, n_classes: int, width: int, depth: int) -> list[str]:
+    """Names of the attention maps the previews of ``method`` will carry (``["scale 1/8", ...]``).
+
+    Runs the method's segmentor once on a tiny blank slice (a few ms), so the widget can make the
+    attention layers before training loads the CPU. Returns ``[]`` when the segmentor has no attention
+    maps or cannot be built from the basic arguments; the widget then makes layers as previews arrive.
+    """
+    try:
+        import torch
+
+        from ..engine.methods import METHODS
+        from ..models.registry import SEGMENTORS, build_segmentor
+
+        name = METHODS.get(method).segmentor_name
+        if not getattr(SEGMENTORS.get(name), "has_attention", False):
+            return []
+        net = build_segmentor(name, in_channels=1, n_classes=n_classes, width=width, depth=depth).eval()
+        side = 2 ** (depth - 1) * 2
+        with torch.no_grad():
+            out = net(torch.zeros(1, 1, side, side))
+        return [f"scale 1/{side // a.shape[-2]}" for a in out.get("attention", [])]
+    except Exception:  # only a hint: never block training on it
+        return []
+
+
+class lowered_priority:  # noqa: N801 (used like a function)
+    """Context manager: run the calling thread ``TRAINING_NICENESS`` steps nicer (Linux; else no-op).
+
+    On Linux a thread has its own nice value, and threads it creates inherit it, so torch's intra-op
+    threads started by the training thread run at the lower priority too. The GUI thread then wins the
+    CPU whenever it needs it, even when training uses every core. On exit the old value is restored when
+    the OS allows it (raising priority may need privileges; a worker thread that stays nicer only runs
+    background work).
+    """
+
+    def __enter__(self) -> lowered_priority:
+        self.tid = None
+        try:
+            tid = threading.get_native_id()
+            self.old = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(self.old + TRAINING_NICENESS, 19))
+            self.tid = tid
+        except (AttributeError, OSError):  # not Linux, or not allowed
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tid is not None:
+            try:
+                os.setpriority(os.PRIO_PROCESS, self.tid, self.old)
+            except OSError:
+                pass
 
 
 @dataclass(frozen=True)
@@ -54,7 +130,11 @@ class UnpairedSource:
             out = []
             for i in CARDIAC_UNPAIRED_SUBJECTS:
                 subj = make_cardiac_subject(i, 0)
-                out.append(Case(np.zeros(subj.mask.shape, np.float32), subj.spacing, [], subj.mask, f"case{i + 1:02d}"))
+                out.append(
+                    Case(
+                        np.zeros(subj.mask.shape, np.float32), subj.spacing, [], subj.mask, f"case{i + 1:02d}"
+                    )
+                )
             return out
         raise ValueError(f"unknown unpaired-mask source {self.kind!r} {self.name!r}")
 
@@ -145,26 +225,27 @@ class TrainingSession:
     # -- worker bodies -------------------------------------------------------------------------------
     def train(self, request: TrainRequest) -> Iterator[Any]:
         """Generator for the worker: a new trainer on ``request``, yielding its events."""
-        from ..engine.trainer import Trainer
-
         run = self._begin()
         try:
-            unpaired = request.unpaired.load() if request.unpaired is not None else []
-            trainer = Trainer(
-                request.cases,
-                request.class_names,
-                request.config,
-                request.method_options,
-                request.preprocess,
-                unpaired_masks=unpaired,
-                unlabeled=request.unlabeled,
-                resume=request.resume,
-            )
-            trainer.preview_request = self._preview
-            self.trainer = trainer
-            self.use_loaded = False
-            self.volume_names = [c.name for c in request.cases]
-            yield from self._stream(trainer)
+            with lowered_priority():
+                from ..engine.trainer import Trainer
+
+                unpaired = request.unpaired.load() if request.unpaired is not None else []
+                trainer = Trainer(
+                    request.cases,
+                    request.class_names,
+                    request.config,
+                    request.method_options,
+                    request.preprocess,
+                    unpaired_masks=unpaired,
+                    unlabeled=request.unlabeled,
+                    resume=request.resume,
+                )
+                trainer.preview_request = self._preview
+                self.trainer = trainer
+                self.use_loaded = False
+                self.volume_names = [c.name for c in request.cases]
+                yield from self._stream(trainer)
         finally:
             self.mark_idle(run)
 
@@ -176,15 +257,16 @@ class TrainingSession:
         """
         run = self._begin()
         try:
-            trainer = self.trainer
-            if trainer is None:
-                raise RuntimeError("nothing to continue: train first")
-            trainer.set_cases(list(cases))
-            trainer.config = dataclasses.replace(trainer.config, **stop_after)
-            trainer.preview_request = self._preview
-            self.use_loaded = False
-            self.volume_names = [c.name for c in cases]
-            yield from self._stream(trainer)
+            with lowered_priority():
+                trainer = self.trainer
+                if trainer is None:
+                    raise RuntimeError("nothing to continue: train first")
+                trainer.set_cases(list(cases))
+                trainer.config = dataclasses.replace(trainer.config, **stop_after)
+                trainer.preview_request = self._preview
+                self.use_loaded = False
+                self.volume_names = [c.name for c in cases]
+                yield from self._stream(trainer)
         finally:
             self.mark_idle(run)
 
@@ -239,7 +321,9 @@ class TrainingSession:
         results = []
         for item in items:
             cb = (lambda done, total, _n=item.name: progress(_n, done, total)) if progress else None
-            out = predictor.predict_proba(item.image, item.spacing, attention=predictor.has_attention, progress=cb)
+            out = predictor.predict_proba(
+                item.image, item.spacing, attention=predictor.has_attention, progress=cb
+            )
             probs, att = out if isinstance(out, tuple) else (out, {})
             mask = probs.argmax(0).astype(np.uint8)
             unc = entropy(probs) if uncertainty else None

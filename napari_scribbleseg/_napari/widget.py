@@ -2,20 +2,21 @@
 
 The widget is thin: it turns layers into engine inputs (copies), starts worker threads, and turns engine
 events into layer updates. Training logic lives in :mod:`napari_scribbleseg.engine`; what the workers run
-lives in :mod:`.session`. torch is imported when the widget is created (the method list comes from the
-engine's registry), never when this module is imported.
+lives in :mod:`.session`. torch and the engine are imported by a worker thread once the widget exists
+(the method list appears when they are loaded), never when this module is imported.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import gc
 import logging
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import QEvent, QObject, Qt, Signal
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from qtpy.QtGui import QColor, QIcon, QPixmap
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -28,6 +29,7 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -64,6 +66,35 @@ def _swatch(color: str, size: int = 14) -> QIcon:
     return QIcon(pix)
 
 
+_FROZEN = False
+
+
+def default_training_threads() -> int:
+    """CPU threads for training from the GUI: all the CPUs this process may use but one."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, n - 1)
+
+
+def _freeze_startup_objects() -> None:
+    """Move every object alive now (napari, torch, the engine) out of the cyclic GC's reach, once.
+
+    A full (generation 2) collection runs in whichever thread happens to allocate and holds the GIL
+    while it walks every tracked object; with napari and torch loaded that is millions of objects, and
+    ``bench/responsiveness.py`` measured a 314 ms freeze of the viewer from one such collection during
+    training. :func:`gc.freeze` (Python >= 3.7, made for this) puts today's long-lived objects in a
+    permanent generation, so later full collections only scan what was made since. It is a process-wide
+    setting; the cost is that garbage cycles among the frozen objects are never collected (there are
+    few: these are mostly modules, classes and napari's own long-lived objects).
+    """
+    global _FROZEN
+    if not _FROZEN:
+        gc.freeze()
+        _FROZEN = True
+
+
 class _Relay(QObject):
     """Carries progress from a worker thread to the main thread (queued signal)."""
 
@@ -94,16 +125,17 @@ class ScribbleSegWidget(QWidget):
 
     #: Every training event, after the widget has handled it (main thread).
     event_handled = Signal(object)
+    #: The engine is imported: methods and devices are listed, Train is enabled.
+    ready_changed = Signal(bool)
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         super().__init__()
         from ..config import PreprocessConfig, TrainConfig
-        from ..devices import available_devices
-        from ..engine.methods import METHODS
 
         self.viewer = napari_viewer
         self.session = TrainingSession()
-        self._methods = METHODS
+        self._methods: Any = None  # the engine's METHODS registry, once torch is imported
+        self.ready = False
         self._worker: Any = None
         self._task: str | None = None  # "train" | "predict" | "load"
         self._unpaired_folder: Path | None = None
@@ -112,11 +144,18 @@ class ScribbleSegWidget(QWidget):
         self._relay = _Relay()
         self._relay.progress.connect(self._on_predict_progress)
         self.last_export: Path | None = None
+        self._run_names: list[str] = []
+        self._run_classes: tuple[str, ...] = ()
+        self._run_config: Any = None
+        self._latest_preview: dict[str, Any] = {}
+        self._layers_to_make: list[tuple[str, str, str]] = []
+        self._making_layers = False
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         outer.addWidget(scroll)
         body = QWidget()
         scroll.setWidget(body)
@@ -147,13 +186,12 @@ class ScribbleSegWidget(QWidget):
         train_box = QGroupBox("Training")
         tform = QFormLayout(train_box)
         self.method_combo = QComboBox()
-        for name in METHODS.names():
-            self.method_combo.addItem(name)
-            idx = self.method_combo.count() - 1
-            self.method_combo.setItemData(idx, METHODS.get(name).description, Qt.ToolTipRole)
+        self.method_combo.addItem("loading…")
+        self.method_combo.setEnabled(False)
         tform.addRow("method", self.method_combo)
         self.method_desc = QLabel()
         self.method_desc.setWordWrap(True)
+        self.method_desc.setStyleSheet("color: gray;")
         tform.addRow(self.method_desc)
         self.options_holder = QVBoxLayout()
         holder = QWidget()
@@ -169,7 +207,7 @@ class ScribbleSegWidget(QWidget):
             "methods. A Labels layer, a folder of NIfTI masks, or the cardiac sample's masks."
         )
         tform.addRow(self.unpaired_label, self.unpaired_combo)
-        self.unlabeled_check = QCheckBox("use open images without scribbles as unlabeled data")
+        self.unlabeled_check = QCheckBox("unlabeled data: open images without scribbles")
         tform.addRow(self.unlabeled_check)
 
         stop_row = QHBoxLayout()
@@ -184,7 +222,7 @@ class ScribbleSegWidget(QWidget):
         stop_row.addWidget(self.stop_kind)
         tform.addRow("train for", stop_row)
         self.device_combo = QComboBox()
-        self.device_combo.addItems(["auto", *available_devices()])
+        self.device_combo.addItems(["auto"])
         self.device_combo.setToolTip("auto: the first CUDA device if there is one, else the CPU")
         tform.addRow("device", self.device_combo)
 
@@ -200,6 +238,10 @@ class ScribbleSegWidget(QWidget):
         self.train_form = ConfigForm(
             TrainConfig, exclude=("method", "epochs", "time_budget", "max_steps", "device")
         )
+        # leave a core to napari: with other busy processes, 1 training thread trained ~10x faster than
+        # 2 on this 2-core machine (no OpenMP spin-waits on a descheduled partner); see
+        # bench/results/responsiveness.md
+        self.train_form.set_values({"threads": default_training_threads()})
         self.pre_form = ConfigForm(PreprocessConfig)
         adv.addWidget(QLabel("<b>training</b>"))
         adv.addWidget(self.train_form)
@@ -214,7 +256,9 @@ class ScribbleSegWidget(QWidget):
         self.stop_btn = QPushButton("Stop")
         self.stop_btn.setToolTip("End training after the current step; the model is kept")
         self.continue_btn = QPushButton("Continue")
-        self.continue_btn.setToolTip("Resume from the same weights and optimiser state with the scribbles as they are now")
+        self.continue_btn.setToolTip(
+            "Resume from the same weights and optimiser state with the scribbles as they are now"
+        )
         for b in (self.train_btn, self.stop_btn, self.continue_btn):
             buttons.addWidget(b)
         tform.addRow(buttons)
@@ -241,7 +285,9 @@ class ScribbleSegWidget(QWidget):
         pform.addRow(self.predict_btn)
         files = QHBoxLayout()
         self.export_btn = QPushButton("Export…")
-        self.export_btn.setToolTip("Write the prediction as NIfTI with the image's geometry (+ class names JSON)")
+        self.export_btn.setToolTip(
+            "Write the prediction as NIfTI with the image's geometry (+ class names JSON)"
+        )
         self.save_btn = QPushButton("Save model…")
         self.load_btn = QPushButton("Load model…")
         for b in (self.export_btn, self.save_btn, self.load_btn):
@@ -249,6 +295,7 @@ class ScribbleSegWidget(QWidget):
         pform.addRow(files)
         root.addWidget(pred_box)
         root.addStretch(1)
+        self._scroll, self._body = scroll, body
 
         # -- connections ----------------------------------------------------------------------------------
         self.image_combo.currentTextChanged.connect(self._on_image_changed)
@@ -273,16 +320,64 @@ class ScribbleSegWidget(QWidget):
         for layer in self.viewer.layers:
             layer.events.name.connect(self._refresh_layer_choices)
         self.viewer.dims.events.current_step.connect(self._update_preview_request)
-        try:  # stop training cleanly when the viewer closes
-            self.viewer.window._qt_window.installEventFilter(self)
-        except AttributeError:  # pragma: no cover - headless viewer without a window
-            pass
+        self._close_hooked = 0  # id() of the hooked window (no reference: the viewer must be freed on close)
 
-        default = TrainConfig().method
-        self.method_combo.setCurrentText(default if default in METHODS else METHODS.names()[0])
-        self._on_method_changed(self.method_combo.currentText())
         self._refresh_layer_choices()
         self._update_buttons()
+        self._fit_width()
+        self._start_warm_up()
+
+    def _fit_width(self) -> None:
+        """Ask the dock for the width the contents need (no horizontal scrolling, nothing clipped)."""
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        self._scroll.setMinimumWidth(self._body.minimumSizeHint().width() + bar + 6)
+
+    # ------------------------------------------------------------------------------------------------
+    # start-up: torch and the engine are imported off the main thread
+    # ------------------------------------------------------------------------------------------------
+    def _start_warm_up(self) -> None:
+        """Import torch and the engine in a worker; the method list appears when it is done.
+
+        Importing torch takes 1-3 s, and the first optimiser imports ``torch._dynamo`` (2 s more); done in
+        the main thread this would freeze napari when the dock opens, and done by the first training run
+        it would stutter the viewer while it trains. See :func:`.session.warm_up`.
+        """
+        from napari.qt.threading import create_worker
+
+        from .session import warm_up
+
+        worker = create_worker(warm_up, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._on_ready)
+        worker.errored.connect(lambda exc: self._error(f"cannot load the training engine: {exc}"))
+        self._warm_up_worker = worker
+        worker.start()
+
+    def _on_ready(self, result: tuple[Any, list[str]]) -> None:
+        from ..config import TrainConfig
+
+        methods, devices = result
+        self._methods = methods
+        self.method_combo.blockSignals(True)
+        self.method_combo.clear()
+        for name in methods.names():
+            self.method_combo.addItem(name)
+            self.method_combo.setItemData(
+                self.method_combo.count() - 1, methods.get(name).description, Qt.ToolTipRole
+            )
+        default = TrainConfig().method
+        self.method_combo.setCurrentText(default if default in methods else methods.names()[0])
+        self.method_combo.blockSignals(False)
+        self.method_combo.setEnabled(True)
+        current = self.device_combo.currentText()
+        self.device_combo.clear()
+        self.device_combo.addItems(["auto", *devices])
+        if current in devices:
+            self.device_combo.setCurrentText(current)
+        self._on_method_changed(self.method_combo.currentText())
+        _freeze_startup_objects()
+        self.ready = True
+        self._update_buttons()
+        self.ready_changed.emit(True)
 
     # ------------------------------------------------------------------------------------------------
     # layers and classes
@@ -427,7 +522,7 @@ class ScribbleSegWidget(QWidget):
     # options
     # ------------------------------------------------------------------------------------------------
     def _on_method_changed(self, name: str) -> None:
-        if name not in self._methods:
+        if self._methods is None or name not in self._methods:
             return
         cls = self._methods.get(name)
         self.method_desc.setText(cls.description)
@@ -437,6 +532,7 @@ class ScribbleSegWidget(QWidget):
             self.method_form.deleteLater()
         self.method_form = ConfigForm(cls.Config)
         self.options_holder.addWidget(self.method_form)
+        self._fit_width()
         unpaired = bool(getattr(cls, "uses_unpaired_masks", False))
         self.unpaired_label.setVisible(unpaired)
         self.unpaired_combo.setVisible(unpaired)
@@ -499,6 +595,8 @@ class ScribbleSegWidget(QWidget):
         return from_dict(PreprocessConfig, self.pre_form.values())
 
     def _unpaired_source(self) -> UnpairedSource | None:
+        if self._methods is None:
+            return None
         cls = self._methods.get(self.method_combo.currentText())
         if not getattr(cls, "uses_unpaired_masks", False):
             return None
@@ -536,12 +634,16 @@ class ScribbleSegWidget(QWidget):
         pairs = self.training_pairs()
         if not pairs:
             raise ValueError(
-                "no scribbles yet: press 'New scribble layer' and paint background and structures on a few slices"
+                "no scribbles yet: press 'New scribble layer' and paint background and structures on a "
+                "few slices"
             )
         return [L.case_from_layers(image, scribbles) for image, scribbles in pairs]
 
     def train(self) -> None:
         """Train a new model on every image with scribbles (in a worker thread)."""
+        if not self.ready:
+            self._error("the training engine is still loading; try again in a moment")
+            return
         if self._worker is not None:
             self._error("busy: wait for the current task or press Stop")
             return
@@ -566,10 +668,14 @@ class ScribbleSegWidget(QWidget):
         for image in self.training_pairs():
             L.set_class_names(image[1], "scribbles", names)
         request = TrainRequest(cases, names, config, options, pre, unpaired, unlabeled)
+        self._run_config = config
         self._start_training(self.session.train, request, [c.name for c in cases], names)
 
     def continue_training(self) -> None:
         """Resume the current model with the scribbles as they are now (in a worker thread)."""
+        if not self.ready:
+            self._error("the training engine is still loading; try again in a moment")
+            return
         if self._worker is not None:
             self._error("busy: wait for the current task or press Stop")
             return
@@ -582,6 +688,7 @@ class ScribbleSegWidget(QWidget):
             self._error(str(exc))
             return
         names = tuple(self.session.trainer.class_names)
+        self._run_config = self.session.trainer.config
         self._start_training(self.session.resume, cases, self.stop_after(), [c.name for c in cases], names)
 
     def _start_training(self, func: Any, *args: Any) -> None:
@@ -590,21 +697,49 @@ class ScribbleSegWidget(QWidget):
 
         self._run_names = list(volume_names)
         self._run_classes = tuple(names)
-        self._preview_layers_ready = False
         self.session.volume_names = list(volume_names)
         self._update_preview_request()
         worker = create_worker(func, *call_args, _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_event)
         worker.errored.connect(self._on_worker_error)
         worker.finished.connect(self._on_worker_finished)
+        self._install_close_hook()
         self._worker = worker
         self._task = "train"
         self._train_started = time.monotonic()
+        self._prepare_preview_layers()
         self.progress.setRange(0, 0)  # busy until the first progress event
         self.progress.setFormat("preparing…")
         self.status.setText(f"preparing {len(volume_names)} volume(s)…")
         self._update_buttons()
         worker.start()
+
+    def _prepare_preview_layers(self) -> None:
+        """Make the previewed image's prediction and attention layers while the worker loads the data.
+
+        Adding a napari layer costs ~100 ms of main-thread time on an idle CPU and twice that once
+        training competes for it, so they are made now, one per event-loop turn, rather than when the
+        first preview arrives.
+        """
+        if not self._run_names or self._run_names[0] not in self.viewer.layers:
+            return
+        from .session import expected_attention_keys
+
+        name = self._run_names[0]
+        image = self.viewer.layers[name]
+        cfg = self._run_config
+        keys = (
+            expected_attention_keys(cfg.method, len(self._run_classes), cfg.width, cfg.depth) if cfg else []
+        )
+        for kind, key in [("prediction", "")] + [("attention", k) for k in keys]:
+            if (
+                self._existing_preview_layer(image, kind, key) is None
+                and (name, kind, key) not in self._layers_to_make
+            ):
+                self._layers_to_make.append((name, kind, key))
+        if self._layers_to_make and not self._making_layers:
+            self._making_layers = True
+            QTimer.singleShot(0, self._make_next_preview_layer)
 
     def stop(self) -> None:
         """End training after the current step; the model is kept for Continue and Predict."""
@@ -650,25 +785,79 @@ class ScribbleSegWidget(QWidget):
         self.event_handled.emit(ev)
 
     def _show_preview(self, ev: Any) -> None:
+        """Write a preview slice into the prediction and attention layers of its image.
+
+        Missing layers are made one per event-loop turn (:meth:`_make_next_preview_layer`): making a
+        napari layer costs 100-400 ms of main-thread time (vispy shaders, layer controls), and making
+        five at once would freeze the viewer for over a second.
+        """
         if not 0 <= ev.volume < len(self._run_names):
             return
         name = self._run_names[ev.volume]
         if name not in self.viewer.layers:
             return
         image = self.viewer.layers[name]
-        geom = L.geometry_of(image)
-        pred = self._prediction_layer(image, self._run_classes)
-        index = geom.file_slice(ev.slice_index)
-        L.geometry_of(pred).from_napari(pred.data)[index] = ev.prediction
-        pred.refresh()
-        for key, amap in ev.attention.items():
-            att = self._attention_layer(image, key)
-            L.geometry_of(att).from_napari(att.data)[index] = amap
-            att.refresh()
+        self._latest_preview[name] = ev
+        wanted = [("prediction", "")] + [("attention", key) for key in ev.attention]
+        for kind, key in wanted:
+            layer = self._existing_preview_layer(image, kind, key)
+            if layer is None:
+                if (name, kind, key) not in self._layers_to_make:
+                    self._layers_to_make.append((name, kind, key))
+            else:
+                self._write_preview(image, layer, ev, kind, key)
+        if self._layers_to_make and not self._making_layers:
+            self._making_layers = True
+            QTimer.singleShot(0, self._make_next_preview_layer)
+
+    def _existing_preview_layer(self, image: Any, kind: str, key: str) -> Any | None:
+        shape = tuple(np.shape(image.data))
+        if kind == "prediction":
+            layer = L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)
+            ok = layer is not None and L.is_labels(layer) and tuple(np.shape(layer.data)) == shape
+        else:
+            name = self._attention_name(image, key)
+            layer = self.viewer.layers[name] if name in self.viewer.layers else None
+            ok = layer is not None and tuple(np.shape(layer.data)) == shape
+        return layer if ok else None
+
+    def _write_preview(self, image: Any, layer: Any, ev: Any, kind: str, key: str) -> None:
+        index = L.geometry_of(image).file_slice(ev.slice_index)
+        if kind == "prediction":
+            if L.class_names_of(layer) != tuple(self._run_classes):
+                L.set_class_names(layer, "mask", self._run_classes)
+            L.geometry_of(layer).from_napari(layer.data)[index] = ev.prediction
+        else:
+            L.geometry_of(layer).from_napari(layer.data)[index] = ev.attention[key]
+        layer.refresh()
+
+    def _make_next_preview_layer(self) -> None:
+        while self._layers_to_make:
+            name, kind, key = self._layers_to_make.pop(0)
+            if name not in self.viewer.layers:
+                continue
+            image = self.viewer.layers[name]
+            if kind == "prediction":
+                layer = self._prediction_layer(image, self._run_classes)
+            else:
+                layer = self._attention_layer(image, key)
+            ev = self._latest_preview.get(name)
+            if ev is not None and (kind == "prediction" or key in ev.attention):
+                self._write_preview(image, layer, ev, kind, key)
+            break
+        if self._layers_to_make:
+            # leave the event loop time to paint and handle input between two layers
+            QTimer.singleShot(60, self._make_next_preview_layer)
+        else:
+            self._making_layers = False
 
     def _prediction_layer(self, image: Any, names: tuple[str, ...]) -> Any:
         layer = L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)
-        if layer is None or not L.is_labels(layer) or tuple(np.shape(layer.data)) != tuple(np.shape(image.data)):
+        if (
+            layer is None
+            or not L.is_labels(layer)
+            or tuple(np.shape(layer.data)) != tuple(np.shape(image.data))
+        ):
             if layer is not None:
                 self.viewer.layers.remove(layer)
             layer = L.new_labels(self.viewer, image, f"{image.name}{L.PREDICTION_SUFFIX}", "mask", names)
@@ -677,16 +866,25 @@ class ScribbleSegWidget(QWidget):
             L.set_class_names(layer, "mask", names)
         return layer
 
+    @staticmethod
+    def _attention_name(image: Any, key: str) -> str:
+        return f"{image.name}{L.ATTENTION_INFIX}{key.split()[-1]}"  # "scale 1/8" -> "<image> attention 1/8"
+
     def _attention_layer(self, image: Any, key: str) -> Any:
-        scale = key.split()[-1]  # "scale 1/8" -> "1/8"
-        name = f"{image.name}{L.ATTENTION_INFIX}{scale}"
-        if name in self.viewer.layers and tuple(np.shape(self.viewer.layers[name].data)) == tuple(np.shape(image.data)):
+        name = self._attention_name(image, key)
+        if name in self.viewer.layers and tuple(np.shape(self.viewer.layers[name].data)) == tuple(
+            np.shape(image.data)
+        ):
             return self.viewer.layers[name]
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
+        # the first scale is shown; the others start hidden (additive maps would wash each other out,
+        # and hidden layers cost nothing when the slider moves)
+        first = not any(la.name.startswith(f"{image.name}{L.ATTENTION_INFIX}") for la in self.viewer.layers)
         layer = self.viewer.add_image(
             np.zeros(np.shape(image.data), np.float32),
             name=name,
+            visible=first,
             metadata=L.make_meta("attention", L.geometry_of(image), None, image.name),
             colormap="inferno",
             blending="additive",
@@ -726,6 +924,9 @@ class ScribbleSegWidget(QWidget):
     # ------------------------------------------------------------------------------------------------
     def predict(self) -> None:
         """Segment the chosen image (and every other open image if asked) in a worker thread."""
+        if not self.ready:
+            self._error("the training engine is still loading; try again in a moment")
+            return
         if self._worker is not None:
             self._error("busy: wait for the current task or press Stop")
             return
@@ -743,8 +944,12 @@ class ScribbleSegWidget(QWidget):
         from napari.qt.threading import create_worker
 
         worker = create_worker(
-            self.session.predict, items, self.uncertainty_check.isChecked(), self._relay.progress.emit,
-            _start_thread=False, _ignore_errors=True,
+            self.session.predict,
+            items,
+            self.uncertainty_check.isChecked(),
+            self._relay.progress.emit,
+            _start_thread=False,
+            _ignore_errors=True,
         )
         worker.returned.connect(self._on_predicted)
         worker.errored.connect(self._on_worker_error)
@@ -781,7 +986,11 @@ class ScribbleSegWidget(QWidget):
                     self.viewer.layers[name].data = data
                 else:
                     self.viewer.add_image(
-                        data, name=name, colormap="magma", blending="additive", opacity=0.7,
+                        data,
+                        name=name,
+                        colormap="magma",
+                        blending="additive",
+                        opacity=0.7,
                         contrast_limits=(0.0, hi),
                         metadata=L.make_meta("uncertainty", geom, res.class_names, image.name),
                         **L.placement_kwargs(image),
@@ -815,7 +1024,9 @@ class ScribbleSegWidget(QWidget):
             self._error("nothing to export: train or Predict first")
             return
         src = L.geometry_of(self.image_layer()).path
-        start = str((src.parent if src else Path.home()) / f"{self.image_combo.currentText()}_prediction.nii.gz")
+        start = str(
+            (src.parent if src else Path.home()) / f"{self.image_combo.currentText()}_prediction.nii.gz"
+        )
         path, _ = QFileDialog.getSaveFileName(self, "Export prediction", start, "NIfTI (*.nii.gz *.nii)")
         if path:
             try:
@@ -839,13 +1050,21 @@ class ScribbleSegWidget(QWidget):
 
     def load_model(self, folder: str | Path) -> Any:
         """Load a model folder (in a worker); Predict then uses it. Returns the worker."""
+        if not self.ready:
+            self._error("the training engine is still loading; try again in a moment")
+            return None
         if self._worker is not None:
             self._error("busy: wait for the current task or press Stop")
             return None
         from napari.qt.threading import create_worker
 
-        worker = create_worker(self.session.load, folder, self.device_combo.currentText(),
-                               _start_thread=False, _ignore_errors=True)
+        worker = create_worker(
+            self.session.load,
+            folder,
+            self.device_combo.currentText(),
+            _start_thread=False,
+            _ignore_errors=True,
+        )
         worker.returned.connect(self._on_loaded)
         worker.errored.connect(self._on_worker_error)
         worker.finished.connect(self._on_worker_finished)
@@ -863,7 +1082,9 @@ class ScribbleSegWidget(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("model loaded")
-        self.status.setText(f"loaded {self.session.loaded_dir} ({predictor.meta.get('method')}): press Predict")
+        self.status.setText(
+            f"loaded {self.session.loaded_dir} ({predictor.meta.get('method')}): press Predict"
+        )
 
     def _load_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Load a model folder")
@@ -902,7 +1123,7 @@ class ScribbleSegWidget(QWidget):
         return self._worker
 
     def _update_buttons(self) -> None:
-        busy = self._worker is not None
+        busy = self._worker is not None or not self.ready
         training = self._task == "train"
         has_image = self.image_layer() is not None
         has_model = (self.session.trainer is not None and self.session.trainer.method is not None) or (
@@ -915,7 +1136,9 @@ class ScribbleSegWidget(QWidget):
         )
         self.predict_btn.setEnabled(not busy and has_image and has_model)
         self.export_btn.setEnabled(not busy and self.prediction_layer() is not None)
-        self.save_btn.setEnabled(not busy and self.session.trainer is not None and self.session.trainer.method is not None)
+        self.save_btn.setEnabled(
+            not busy and self.session.trainer is not None and self.session.trainer.method is not None
+        )
         self.load_btn.setEnabled(not busy)
         self.new_scribbles_btn.setEnabled(has_image)
 
@@ -933,6 +1156,20 @@ class ScribbleSegWidget(QWidget):
         self.session.stop()
         if self._task == "train":
             self.session.wait(timeout)
+
+    def _install_close_hook(self) -> None:
+        """Watch the main window (the first QMainWindow above the dock) for its close event."""
+        w = self.parent()
+        while w is not None and not isinstance(w, QMainWindow):
+            w = w.parent()
+        if w is not None and id(w) != self._close_hooked:
+            w.installEventFilter(self)
+            self._close_hooked = id(w)
+
+    def showEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        """Hook the main window's close once the widget is docked and shown."""
+        self._install_close_hook()
+        super().showEvent(event)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         """Stop training when the viewer's window closes."""

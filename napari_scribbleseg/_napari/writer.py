@@ -92,7 +92,9 @@ def write_labels_nifti(
         return write_labels(p, labels, reference, class_names=class_names)
     # scribbles: same file rules, own sidecar (the io sidecar is for masks)
     if class_names is not None:
-        check_label_values(labels, len(class_names), kind="scribbles", source=p.name, require_annotation=False)
+        check_label_values(
+            labels, len(class_names), kind="scribbles", source=p.name, require_annotation=False
+        )
     write_labels(p, labels, reference)
     if class_names is not None:
         side = sidecar_path(p)
@@ -108,7 +110,7 @@ def write_labels_nifti(
 
 
 def write_labels(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
-    """napari writer hook for one Labels layer (``meta`` is the layer's state)."""
+    """The writer hook of napari for one Labels layer (``meta`` is the layer's state)."""
     entry = (meta.get("metadata") or {}).get(META) or {}
     geom = _geometry_from_meta(np.asarray(data), meta)
     kind = "scribbles" if entry.get("kind") == "scribbles" else "mask"

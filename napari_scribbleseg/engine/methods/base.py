@@ -180,7 +180,12 @@ class TrainingMethod:
         return {"loss": float(loss.detach())}
 
     def step_optimizer(self, name: str, loss: torch.Tensor) -> None:
-        """Backward ``loss`` and update network ``name``."""
+        """Backward ``loss`` and update network ``name``.
+
+        A loss with no gradient (e.g. a context patch without any scribbled pixel) skips the update.
+        """
+        if not loss.requires_grad:
+            return
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
         loss.backward()
