@@ -407,3 +407,31 @@ def test_attenscribble_previews_its_attention_and_checks_the_level():
     bad = Trainer(_cases(), CLASSES, cfg("attenscribble"), {"level": 3}, PRE)
     last = list(bad.fit())[-1]
     assert isinstance(last, ev.Failed) and "level 3" in last.message
+
+
+def test_size_whole_slice_forward_leaves_batchnorm_statistics_alone(tiny_cases):
+    import torch
+
+    from napari_scribbleseg.config import PreprocessConfig, TrainConfig
+    from napari_scribbleseg.engine.trainer import Trainer
+
+    from .conftest import CLASSES
+
+    cfg = TrainConfig(
+        method="size",
+        batch_size=2,
+        width=4,
+        depth=3,
+        max_steps=1,
+        val_fraction=0.0,
+        preview_every=0,
+        device="cpu",
+        precision="fp32",
+        threads=1,
+    )
+    trainer = Trainer(tiny_cases, CLASSES, cfg, preprocess=PreprocessConfig(patch_size=32))
+    trainer._setup()
+    bn = next(m for m in trainer.segmentor.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    before = bn.running_mean.clone()
+    trainer.method._probs(torch.randn(2, 1, 48, 48) * 5 + 3)
+    assert torch.equal(bn.running_mean, before) and bn.momentum == 0.1

@@ -325,7 +325,21 @@ class SizeConstrained(TrainingMethod):
         return torch.from_numpy(img).to(dev), torch.from_numpy(valid).to(dev)
 
     def _probs(self, image: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.forward(image)["logits"].float(), dim=1)
+        """Softmax of whole slices without touching batch-norm running statistics.
+
+        Whole slices hold far more out-of-body background than the training patches; letting two of them
+        update the running statistics every other step skews them away from what the patches (and
+        prediction) see. Batch statistics still normalise this forward.
+        """
+        bns = [m for m in self.segmentor.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        saved = [m.momentum for m in bns]
+        for m in bns:
+            m.momentum = 0.0
+        try:
+            return torch.softmax(self.forward(image)["logits"].float(), dim=1)
+        finally:
+            for m, mom in zip(bns, saved):
+                m.momentum = mom
 
     def slice_term(self, data: StepData, b: _Bounds) -> torch.Tensor:
         """``λ Σ_k C(V_k)/|Ω|`` on ``slices`` random annotated whole slices (004 Eq. 2-3)."""
