@@ -412,24 +412,12 @@ def test_attenscribble_previews_its_attention_and_checks_the_level():
 def test_size_whole_slice_forward_leaves_batchnorm_statistics_alone(tiny_cases):
     import torch
 
-    from napari_scribbleseg.config import PreprocessConfig, TrainConfig
     from napari_scribbleseg.engine.trainer import Trainer
 
     from .conftest import CLASSES
+    from .test_engine import PRE, cfg
 
-    cfg = TrainConfig(
-        method="size",
-        batch_size=2,
-        width=4,
-        depth=3,
-        max_steps=1,
-        val_fraction=0.0,
-        preview_every=0,
-        device="cpu",
-        precision="fp32",
-        threads=1,
-    )
-    trainer = Trainer(tiny_cases, CLASSES, cfg, preprocess=PreprocessConfig(patch_size=32))
+    trainer = Trainer(tiny_cases, CLASSES, cfg("size", max_steps=1), preprocess=PRE)
     trainer._setup()
     bn = next(m for m in trainer.segmentor.modules() if isinstance(m, torch.nn.BatchNorm2d))
     before = bn.running_mean.clone()

@@ -941,26 +941,17 @@ class ScribbleSegWidget(QWidget):
         for im in targets:
             arr, geom = L.image_array(im)
             items.append(PredictItem(im.name, arr, geom.spacing))
-        from napari.qt.threading import create_worker
 
-        worker = create_worker(
+        self._start_task(
+            "predict",
+            "predicting…",
+            self._on_predicted,
             self.session.predict,
             items,
             self.uncertainty_check.isChecked(),
             self._relay.progress.emit,
-            _start_thread=False,
-            _ignore_errors=True,
+            determinate=True,
         )
-        worker.returned.connect(self._on_predicted)
-        worker.errored.connect(self._on_worker_error)
-        worker.finished.connect(self._on_worker_finished)
-        self._worker = worker
-        self._task = "predict"
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setFormat("predicting…")
-        self._update_buttons()
-        worker.start()
 
     def _on_predict_progress(self, name: str, done: int, total: int) -> None:
         self.progress.setRange(0, 1000)
@@ -1056,22 +1047,31 @@ class ScribbleSegWidget(QWidget):
         if self._worker is not None:
             self._error("busy: wait for the current task or press Stop")
             return None
-        from napari.qt.threading import create_worker
 
-        worker = create_worker(
+        return self._start_task(
+            "load",
+            "loading model…",
+            self._on_loaded,
             self.session.load,
             folder,
             self.device_combo.currentText(),
-            _start_thread=False,
-            _ignore_errors=True,
         )
-        worker.returned.connect(self._on_loaded)
+
+    def _start_task(
+        self, task: str, text: str, on_returned: Any, func: Any, *args: Any, determinate: bool = False
+    ) -> Any:
+        """Run ``func(*args)`` in a worker thread; its result goes to ``on_returned`` on the main thread."""
+        from napari.qt.threading import create_worker
+
+        worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(on_returned)
         worker.errored.connect(self._on_worker_error)
         worker.finished.connect(self._on_worker_finished)
         self._worker = worker
-        self._task = "load"
-        self.progress.setRange(0, 0)
-        self.progress.setFormat("loading model…")
+        self._task = task
+        self.progress.setRange(0, 1000 if determinate else 0)
+        self.progress.setValue(0)
+        self.progress.setFormat(text)
         self._update_buttons()
         worker.start()
         return worker
