@@ -158,7 +158,7 @@ class PatchSampler:
         self.pre = pre
         self.size = pre.patch_size
         # crop a larger window so rotation and zoom-out stay inside real data where possible
-        self.crop = int(np.ceil(self.size * 1.45 * (1 + pre.scale_range) / 2) * 2)
+        self.crop = crop_side(pre)
         self.index: list[tuple[int, int, tuple[int, int, int, int]]] = []
         for ci, c in enumerate(self.cases):
             ann = (c.targets != IGNORE).any(axis=0) if c.targets.shape[0] else None
@@ -210,25 +210,11 @@ class PatchSampler:
         image = torch.from_numpy(imgs).to(device)[:, None]
         target = torch.from_numpy(tgts).to(device).float()  # (A, n, R, R)
         valid_t = torch.from_numpy(valid).to(device)[:, None]
-        theta = self._thetas(n, rng, augment).to(device)
+        theta = random_thetas(n, rng, self.pre, self.crop, augment).to(device)
         image, target, valid_t = warp_batch(theta, image, target, valid_t, self.size)
         if augment:
             image = self._intensity(image, rng)
         return Batch(image, target.long(), torch.from_numpy(dense).to(device), valid_t[:, 0] > 0.5)
-
-    def _thetas(self, n: int, rng: np.random.Generator, augment: bool):
-        import torch
-
-        ratio = self.size / self.crop
-        out = np.zeros((n, 2, 3), np.float32)
-        for k in range(n):
-            ang = np.deg2rad(rng.uniform(-1, 1) * self.pre.rotation_degrees) if augment else 0.0
-            s = ratio * (1 + rng.uniform(-1, 1) * self.pre.scale_range if augment else 1.0)
-            fx = -1.0 if augment and self.pre.flips and rng.random() < 0.5 else 1.0
-            fy = -1.0 if augment and self.pre.flips and rng.random() < 0.5 else 1.0
-            c, sn = np.cos(ang), np.sin(ang)
-            out[k, :, :2] = s * np.array([[c * fx, -sn * fy], [sn * fx, c * fy]])
-        return torch.from_numpy(out)
 
     @staticmethod
     def _intensity(image, rng: np.random.Generator):
@@ -238,6 +224,35 @@ class PatchSampler:
         scale = torch.from_numpy(np.exp(rng.normal(0, 0.1, n)).astype(np.float32)).to(image.device)
         shift = torch.from_numpy(rng.normal(0, 0.1, n).astype(np.float32)).to(image.device)
         return image * scale[:, None, None, None] + shift[:, None, None, None]
+
+
+def crop_side(pre: PreprocessConfig) -> int:
+    """Side (even) of the window cropped before augmentation.
+
+    Large enough that rotation and zoom-out of a ``patch_size`` patch stay inside real data where the
+    slice allows.
+    """
+    return int(np.ceil(pre.patch_size * 1.45 * (1 + pre.scale_range) / 2) * 2)
+
+
+def random_thetas(n: int, rng: np.random.Generator, pre: PreprocessConfig, crop: int, augment: bool):
+    """Per-sample affine matrices (n, 2, 3) for :func:`warp_batch`.
+
+    Random rotation, zoom and optional flips of a ``pre.patch_size`` patch taken from the centre of a
+    ``crop``-sided window.
+    """
+    import torch
+
+    ratio = pre.patch_size / crop
+    out = np.zeros((n, 2, 3), np.float32)
+    for k in range(n):
+        ang = np.deg2rad(rng.uniform(-1, 1) * pre.rotation_degrees) if augment else 0.0
+        s = ratio * (1 + rng.uniform(-1, 1) * pre.scale_range if augment else 1.0)
+        fx = -1.0 if augment and pre.flips and rng.random() < 0.5 else 1.0
+        fy = -1.0 if augment and pre.flips and rng.random() < 0.5 else 1.0
+        c, sn = np.cos(ang), np.sin(ang)
+        out[k, :, :2] = s * np.array([[c * fx, -sn * fy], [sn * fx, c * fy]])
+    return torch.from_numpy(out)
 
 
 def warp_batch(theta, image, target, valid, size: int):
@@ -269,7 +284,7 @@ class MaskSampler:
     def __init__(self, masks: Sequence[PreparedCase], pre: PreprocessConfig, margin: float = 0.25) -> None:
         self.pre = pre
         self.size = pre.patch_size
-        self.crop = int(np.ceil(self.size * 1.45 * (1 + pre.scale_range) / 2) * 2)
+        self.crop = crop_side(pre)
         self.masks = [m.targets[-1] for m in masks]  # (S, h, w) dense rows
         self.index = []
         for mi, m in enumerate(self.masks):
@@ -300,7 +315,7 @@ class MaskSampler:
             mi, si, (y0, y1, x0, x1) = self.index[j]
             cy, cx = int(rng.integers(y0, y1 + 1)), int(rng.integers(x0, x1 + 1))
             crops[0, k] = _crop(self.masks[mi][si], cy, cx, self.crop, 0)
-        theta = PatchSampler._thetas(self, n, rng, augment).to(device)  # same augmentation law
+        theta = random_thetas(n, rng, self.pre, self.crop, augment).to(device)  # same augmentation law
         target = torch.from_numpy(crops).to(device).float()
         dummy = torch.zeros(n, 1, self.crop, self.crop, device=device)
         _, t, _ = warp_batch(theta, dummy, target, dummy, self.size)
