@@ -28,6 +28,7 @@ def test_torchrun_two_processes(tmp_path):
         sys.executable,
         "-m",
         "torch.distributed.run",
+        "--standalone",
         "--nproc_per_node=2",
         "-m",
         "napari_scribbleseg",

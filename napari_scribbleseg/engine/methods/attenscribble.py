@@ -16,7 +16,7 @@ from ...errors import ConfigError
 from ...labels import IGNORE
 from ...losses import attentive_similarity_loss, masked_crf_loss
 from ...models.attention import AttentiveSimilarity
-from .base import MethodContext, StepData, TrainingMethod, register_method
+from .base import MethodContext, RegularisedMethod, register_method
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class AttenScribbleConfig:
 
 
 @register_method
-class AttenScribble(TrainingMethod):
+class AttenScribble(RegularisedMethod):
     """UNet + spatial self-attention, trained with pCE + λ_mcrf masked CRF + λ_atn attentive similarity.
 
     003 Eq. 7: ``l = l_seg(P, Y_s) + λ_mcrf l_mcrf(P, I) + λ_atn l_atn(P, S)``, λ_mcrf = λ_atn = 0.1.
@@ -123,6 +123,8 @@ class AttenScribble(TrainingMethod):
         """Attention level and heads of the "unet-ssa" segmentor."""
         return {"level": self.config.level, "heads": self.config.heads}
 
+    updated_networks = ("segmentor", "similarity")
+
     def build(self) -> None:
         """The 1 × 1 mixing of the attention maps into ``S`` (trained with the segmentor's loss)."""
         self.add_network("similarity", AttentiveSimilarity(self.segmentor.attention.n_maps))
@@ -157,23 +159,3 @@ class AttenScribble(TrainingMethod):
                 radius=c.atn_radius,
             )
         return terms
-
-    def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
-        """Partial CE + λ_mcrf l_mcrf + λ_atn l_atn (003 Eq. 7); updates segmentor and mixing weights."""
-        out = self.forward(batch.image)
-        logits = out["logits"]
-        sup = self.supervised_loss(logits, batch)
-        losses = {"sup": float(sup.detach())}
-        loss = sup
-        if data.step >= self.config.warmup_steps:
-            for key, term in self.regularisers(out, torch.softmax(logits.float(), dim=1), batch).items():
-                loss = loss + term
-                losses[key] = float(term.detach())
-        names = ("segmentor", "similarity")
-        for n in names:
-            self.optimizers[n].zero_grad(set_to_none=True)
-        loss.backward()
-        for n in names:
-            self.optimizers[n].step()
-        losses["loss"] = float(loss.detach())
-        return losses

@@ -218,6 +218,40 @@ class TrainingMethod:
             yield from opt.param_groups
 
 
+class RegularisedMethod(TrainingMethod):
+    """A segmentor trained with the scribble loss plus regularisers on the batch's prediction.
+
+    Subclasses implement :meth:`regularisers`; the terms are added after ``config.warmup_steps`` steps and
+    one backward pass updates every network in :attr:`updated_networks`.
+    """
+
+    updated_networks: ClassVar[tuple[str, ...]] = ("segmentor",)
+
+    def regularisers(self, out: dict[str, Any], probs: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        """Weighted regularisation terms of a batch (``probs``: (B, C, H, W) softmax)."""
+        raise NotImplementedError
+
+    def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
+        """Scribble loss + regularisers; one update of :attr:`updated_networks`."""
+        out = self.forward(batch.image)
+        logits = out["logits"]
+        sup = self.supervised_loss(logits, batch)
+        losses = {"sup": float(sup.detach())}
+        loss = sup
+        if data.step >= getattr(self.config, "warmup_steps", 0):
+            for key, term in self.regularisers(out, torch.softmax(logits.float(), dim=1), batch).items():
+                loss = loss + term
+                losses[key] = float(term.detach())
+        if loss.requires_grad:
+            for n in self.updated_networks:
+                self.optimizers[n].zero_grad(set_to_none=True)
+            loss.backward()
+            for n in self.updated_networks:
+                self.optimizers[n].step()
+        losses["loss"] = float(loss.detach())
+        return losses
+
+
 METHODS: Registry[type[TrainingMethod]] = Registry("method")
 
 

@@ -9,7 +9,7 @@ import torch
 from ...data.dataset import Batch
 from ...labels import IGNORE
 from ...losses import masked_crf_loss
-from .base import StepData, TrainingMethod, register_method
+from .base import RegularisedMethod, register_method
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class CRFConfig:
 
 
 @register_method
-class CRF(TrainingMethod):
+class CRF(RegularisedMethod):
     """UNet trained with partial CE plus the masked CRF loss of AttenScribble (003 Sec. 2.2).
 
     ``L = pCE + λ_mcrf · l_mcrf(P, I)`` with λ_mcrf = 0.1 (003 Sec. 3.1). The CRF term covers the
@@ -41,12 +41,12 @@ class CRF(TrainingMethod):
     description = "UNet, partial CE + masked CRF loss on unannotated pixels (003 Sec. 2.2)"
     Config = CRFConfig
 
-    def crf_term(self, probs: torch.Tensor, batch: Batch) -> torch.Tensor:
+    def regularisers(self, out: dict, probs: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         """λ · masked CRF loss of the batch."""
         annotated = (batch.targets != IGNORE).any(dim=0)
         omega_u = batch.valid & ~annotated
         c = self.config
-        return c.weight * masked_crf_loss(
+        crf = masked_crf_loss(
             probs,
             batch.image,
             omega_u,
@@ -55,18 +55,4 @@ class CRF(TrainingMethod):
             radius=c.radius,
             downsample=c.downsample,
         )
-
-    def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
-        """PCE + λ CRF."""
-        out = self.forward(batch.image)
-        logits = out["logits"]
-        sup = self.supervised_loss(logits, batch)
-        losses = {"sup": float(sup.detach())}
-        loss = sup
-        if data.step >= self.config.warmup_steps:
-            crf = self.crf_term(torch.softmax(logits.float(), dim=1), batch)
-            loss = loss + crf
-            losses["crf"] = float(crf.detach())
-        self.step_optimizer("segmentor", loss)
-        losses["loss"] = float(loss.detach())
-        return losses
+        return {"crf": c.weight * crf}
