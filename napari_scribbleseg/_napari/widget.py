@@ -639,13 +639,19 @@ class ScribbleSegWidget(QWidget):
             )
         return [L.case_from_layers(image, scribbles) for image, scribbles in pairs]
 
-    def train(self) -> None:
-        """Train a new model on every image with scribbles (in a worker thread)."""
+    def _can_start(self) -> bool:
+        """True when a new task may start; otherwise tell the user why not."""
         if not self.ready:
             self._error("the training engine is still loading; try again in a moment")
-            return
+            return False
         if self._worker is not None:
             self._error("busy: wait for the current task or press Stop")
+            return False
+        return True
+
+    def train(self) -> None:
+        """Train a new model on every image with scribbles (in a worker thread)."""
+        if not self._can_start():
             return
         try:
             names = self.class_names()
@@ -673,11 +679,7 @@ class ScribbleSegWidget(QWidget):
 
     def continue_training(self) -> None:
         """Resume the current model with the scribbles as they are now (in a worker thread)."""
-        if not self.ready:
-            self._error("the training engine is still loading; try again in a moment")
-            return
-        if self._worker is not None:
-            self._error("busy: wait for the current task or press Stop")
+        if not self._can_start():
             return
         if self.session.trainer is None or self.session.trainer.method is None:
             self._error("nothing to continue: press Train first")
@@ -924,11 +926,7 @@ class ScribbleSegWidget(QWidget):
     # ------------------------------------------------------------------------------------------------
     def predict(self) -> None:
         """Segment the chosen image (and every other open image if asked) in a worker thread."""
-        if not self.ready:
-            self._error("the training engine is still loading; try again in a moment")
-            return
-        if self._worker is not None:
-            self._error("busy: wait for the current task or press Stop")
+        if not self._can_start():
             return
         image = self.image_layer()
         if image is None:
@@ -1041,13 +1039,8 @@ class ScribbleSegWidget(QWidget):
 
     def load_model(self, folder: str | Path) -> Any:
         """Load a model folder (in a worker); Predict then uses it. Returns the worker."""
-        if not self.ready:
-            self._error("the training engine is still loading; try again in a moment")
+        if not self._can_start():
             return None
-        if self._worker is not None:
-            self._error("busy: wait for the current task or press Stop")
-            return None
-
         return self._start_task(
             "load",
             "loading model…",

@@ -9,8 +9,6 @@ and their sidecar says so, so that the reader opens them again as scribbles.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -82,7 +80,7 @@ def write_labels_nifti(
     napari_scribbleseg.errors.LabelError
         Values outside the class list.
     """
-    from ..data.io import sidecar_path, write_labels
+    from ..data.io import sidecar_path, write_json_atomic, write_labels
     from ..labels import check_label_values
 
     p = _nifti_path(path)
@@ -103,9 +101,7 @@ def write_labels_nifti(
             "classes": {str(i): n for i, n in enumerate(class_names)},
             "source": reference.path.name if reference.path is not None else None,
         }
-        tmp = side.with_name(f".{side.name}.tmp")
-        tmp.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, side)
+        write_json_atomic(side, content)
     return p
 
 

@@ -744,7 +744,9 @@ def _label_array(p: Path, labels: np.ndarray) -> np.ndarray:
     return arr.astype(np.uint8 if hi < 256 else np.uint16)
 
 
-def _write_json_atomic(path: Path, content: dict) -> Path:
+def write_json_atomic(path: Path, content: dict) -> Path:
+    """Write ``content`` as indented JSON to ``path`` atomically (temp file + rename)."""
+
     def write(tmp: Path) -> None:
         tmp.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
 
@@ -816,7 +818,7 @@ def write_labels(
             "classes": {str(i): n for i, n in enumerate(names)},
             "source": reference.path.name if reference.path is not None else None,
         }
-        _write_json_atomic(side, content)
+        write_json_atomic(side, content)
     return p
 
 
