@@ -441,7 +441,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         opts = _merge(args, _load_config_file(getattr(args, "config", None)))
         if args.command == "train":
-            return cmd_train(opts, t_start)
+            try:
+                return cmd_train(opts, t_start)
+            finally:
+                from .engine.trainer import shutdown_distributed
+
+                shutdown_distributed()
         if args.command == "predict":
             return cmd_predict(opts)
         if args.command == "evaluate":

@@ -63,6 +63,18 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def shutdown_distributed() -> None:
+    """Tear down the torchrun process group, if one was started.
+
+    Without this, gloo's background threads are still joinable at interpreter exit and a rank can
+    abort with "terminate called without an active exception" after a successful run.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 class Trainer:
     """Train a scribble-supervised segmentor.
 
@@ -272,7 +284,7 @@ class Trainer:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return DDP(module, device_ids=ids, broadcast_buffers=True)
+        return DDP(module, device_ids=ids)  # default: batch-norm buffers follow rank 0
 
     # -- the loop -----------------------------------------------------------------------------------
     def _lr_factor(self, fraction: float | None) -> float:
