@@ -38,6 +38,11 @@ class PreprocessConfig:
     context_patches: float = _f(
         0.3, "fraction of training patches centred anywhere in the slice (the rest in the annotated region)"
     )
+    enclosed_background: bool = _f(
+        True,
+        "a background scribble drawn around the structures marks everything outside it as background "
+        "(per slice, only where it encloses every structure scribble)",
+    )
     keep_largest: bool = _f(
         True,
         "prediction keeps only the largest 3D connected component of the structures (drops far-away blobs)",

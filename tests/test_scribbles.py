@@ -102,6 +102,16 @@ def test_random_walk_is_connected_stroke_in_its_component():
     assert n == 1  # 8-neighbour moves: one stroke, which never jumps to the other component
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_random_walk_on_a_thin_ring_is_a_stroke_not_a_speck(seed):
+    yy, xx = np.mgrid[:64, :64]
+    r = np.hypot(yy - 31.3, xx - 32.6)
+    m = ((r >= 14) & (r < 17)).astype(np.uint8)  # 3 px: the pixels 2 px inside break into specks
+    s = random_walk_scribbles(m, 2, rng=seed) == 2
+    assert s.sum() >= 20  # before: 1 pixel for some starts
+    assert np.all(m[s] == 1)
+
+
 def test_random_walk_length():
     m = np.zeros((200, 200), np.uint8)
     m[20:180, 20:180] = 1
