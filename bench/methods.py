@@ -29,8 +29,22 @@ def run(cmd: list[str]) -> str:
     return proc.stdout
 
 
-def bench_method(method: str, data: Path, budget: float, work: Path, extra: list[str]) -> dict:
-    model, pred = work / "models" / method, work / "pred" / method
+def bench_method(
+    method: str,
+    data: Path,
+    budget: float,
+    work: Path,
+    extra: list[str],
+    label: str | None = None,
+    scribbles: list[str] | None = None,
+) -> dict:
+    """Train ``method`` with the CLI, predict the test subjects, evaluate; one result row.
+
+    ``label`` names the run (default: the method), ``scribbles`` the scribble folders (default: the
+    sample's ``train/scribbles``).
+    """
+    label = label or method
+    model, pred = work / "models" / label, work / "pred" / label
     t = time.monotonic()
     out = run(
         [
@@ -38,7 +52,7 @@ def bench_method(method: str, data: Path, budget: float, work: Path, extra: list
             "train",
             str(data / "train/images"),
             "--scribbles",
-            str(data / "train/scribbles"),
+            *(scribbles or [str(data / "train/scribbles")]),
             "--masks",
             str(data / "unpaired_masks"),
             "--classes",
@@ -59,7 +73,7 @@ def bench_method(method: str, data: Path, budget: float, work: Path, extra: list
     run(["scribbleseg", "predict", "--model", str(model), "--out", str(pred), str(data / "test/images")])
     n_test = len(list((data / "test/images").glob("*.nii*")))
     pred_time = (time.monotonic() - t) / max(n_test, 1)
-    res_json = work / f"eval_{method}.json"
+    res_json = work / f"eval_{label}.json"
     run(
         [
             "scribbleseg",
@@ -74,7 +88,7 @@ def bench_method(method: str, data: Path, budget: float, work: Path, extra: list
     )
     res = json.loads(res_json.read_text())
     return {
-        "method": method,
+        "method": label,
         "budget_s": budget,
         "train_wall_s": round(wall, 1),
         "steps": int(m.group(1)) if m else None,

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from napari_scribbleseg.cli import _parse_method_options
-from napari_scribbleseg.config import TrainConfig
+from napari_scribbleseg.config import PreprocessConfig, TrainConfig
 from napari_scribbleseg.data.dataset import Batch, Case, PreparedCase
 from napari_scribbleseg.engine import events as ev
 from napari_scribbleseg.engine.methods import METHODS, MethodContext
@@ -325,6 +325,55 @@ def test_sizes_only_ignores_dense_rows_in_the_supervised_loss():
     assert method.supervised_loss(logits, batch) == 0
     other = SizeConstrained(SizeConfig(), _ctx())
     assert other.supervised_loss(other.forward(batch.image)["logits"], batch) > 0
+
+
+def test_size_patch_term_scales_upper_bounds_and_uses_visible_dense_sizes():
+    method = SizeConstrained(SizeConfig(weight=1.0), _ctx())
+    b = method._compute_bounds([_prepared(np.full((1, 2, 8, 8), IGNORE), [False])], [])
+    b.items = [(0, 0), (0, 1)]
+    b.lower = np.array([[0, 5, 0], [0, 5, 0]], np.float32)
+    b.upper = np.array([[np.inf, 10, 0], [np.inf, 10, 0]], np.float32)
+    probs = torch.zeros(2, 3, 8, 8)
+    probs[:, 1] = 1.0  # 64 px of the ring in each patch
+    targets = torch.full((2, 2, 8, 8), IGNORE)
+    targets[1, 1, :2] = 1  # patch 1 has a dense row: 16 visible ring pixels
+    targets[1, 1, 2:] = 0
+    dense = torch.tensor([[False, False], [False, True]])
+    batch = Batch(
+        torch.zeros(2, 1, 8, 8),
+        targets,
+        dense,
+        torch.ones(2, 8, 8, dtype=bool),
+        np.array([[0, 0], [0, 1]]),
+        torch.tensor([2.0, 1.0]),
+    )
+    got = method.patch_term(probs, batch, b)
+    # patch 0: upper 10 * 2 = 20 -> (64 - 20)^2 (the lower bound 5 is dropped); patch 1: [14.4, 17.6]
+    want = ((64 - 20) ** 2 / 64 + (64 - 17.6) ** 2 / 64) / 2
+    assert got.item() == pytest.approx(want, rel=1e-5)
+    probs[0, 1], probs[0, 0] = 0.0, 1.0  # nothing predicted: no penalty, the lower bound is not kept
+    probs[1, 1] = 0.0
+    probs[1, 1, :2] = 1.0  # exactly the visible 16 pixels
+    probs[1, 0] = 1.0 - probs[1, 1]
+    assert method.patch_term(probs, batch, b).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_patch_area_scale_predicts_sizes_in_zoomed_patches():
+    from napari_scribbleseg.data.dataset import PatchSampler
+
+    h = w = 96
+    yy, xx = np.mgrid[:h, :w]
+    disk = (np.hypot(yy - 48, xx - 48) < 12).astype(np.int8)  # 452 px, inside every patch
+    target = np.where(disk > 0, 1, 0).astype(np.int8)[None, None]
+    pc = PreparedCase("c", None, np.zeros((1, h, w), np.float32), target, np.array([True]))
+    pre = PreprocessConfig(patch_size=48, scale_range=0.3, rotation_degrees=30.0, context_patches=0.0)
+    sampler = PatchSampler([pc], pre, annotated_only=True)
+    sampler.index = [(0, 0, (46, 50, 46, 50))]  # patches centred on the disk
+    batch = sampler.sample(16, np.random.default_rng(0), "cpu")
+    seen = (batch.targets[0] == 1).sum(dim=(1, 2)).float()
+    assert batch.area_scale.min() < 0.85 and batch.area_scale.max() > 1.2  # the zoom varies
+    np.testing.assert_allclose(seen.numpy(), disk.sum() * batch.area_scale.numpy(), rtol=0.08)
+    assert batch.source.tolist() == [[0, 0]] * 16
 
 
 # -- training on tiny data ------------------------------------------------------------------------------

@@ -205,12 +205,16 @@ class Batch:
 
     ``image`` (B, 1, P, P); ``targets`` (A, B, P, P) int64 with ``IGNORE``; ``dense`` (A, B) bool: which
     targets are dense masks; ``valid`` (B, P, P) bool: pixels that come from inside the slice.
+    ``source`` (B, 2) numpy: (case, slice) each patch was cut from, in the sampler's case order;
+    ``area_scale`` (B,) tensor: patch pixels per slice pixel (augmentation zooms areas).
     """
 
     image: object
     targets: object
     dense: object
     valid: object
+    source: np.ndarray | None = None
+    area_scale: object = None
 
 
 def _crop(arr: np.ndarray, cy: int, cx: int, size: int, fill: float) -> np.ndarray:
@@ -269,15 +273,20 @@ class PatchSampler:
 
     def sample_numpy(
         self, n: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Un-augmented crops: image (n, R, R), targets (A, n, R, R), dense (A, n), valid (n, R, R)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Un-augmented crops.
+
+        Returns image (n, R, R), targets (A, n, R, R), dense (A, n), valid (n, R, R) and source (n, 2).
+        """
         a = max(self.n_annotators, 1)
         imgs = np.empty((n, self.crop, self.crop), np.float32)
         tgts = np.full((a, n, self.crop, self.crop), IGNORE, np.int8)
         valid = np.empty((n, self.crop, self.crop), np.float32)
         dense = np.zeros((a, n), bool)
+        source = np.zeros((n, 2), np.int64)
         for k, j in enumerate(rng.integers(0, len(self.index), size=n)):
             ci, si, (y0, y1, x0, x1) = self.index[j]
+            source[k] = ci, si
             c = self.cases[ci]
             if rng.random() < self.pre.context_patches:  # context: anywhere in the slice
                 y0, y1, x0, x1 = 0, c.image.shape[1] - 1, 0, c.image.shape[2] - 1
@@ -288,13 +297,13 @@ class PatchSampler:
             if na:
                 tgts[:na, k] = _crop(c.targets[:, si], cy, cx, self.crop, IGNORE)
                 dense[:na, k] = c.dense
-        return imgs, tgts, dense, valid
+        return imgs, tgts, dense, valid, source
 
     def sample(self, n: int, rng: np.random.Generator, device, generator=None, augment: bool = True) -> Batch:
         """An augmented batch of ``n`` patches on ``device``."""
         import torch
 
-        imgs, tgts, dense, valid = self.sample_numpy(n, rng)
+        imgs, tgts, dense, valid, source = self.sample_numpy(n, rng)
         image = torch.from_numpy(imgs).to(device)[:, None]
         target = torch.from_numpy(tgts).to(device).float()  # (A, n, R, R)
         valid_t = torch.from_numpy(valid).to(device)[:, None]
@@ -302,7 +311,11 @@ class PatchSampler:
         image, target, valid_t = warp_batch(theta, image, target, valid_t, self.size)
         if augment:
             image = self._intensity(image, rng)
-        return Batch(image, target.long(), torch.from_numpy(dense).to(device), valid_t[:, 0] > 0.5)
+        # one patch pixel spans |det A| (crop/size)^2 slice pixels (A: theta's linear part)
+        area_scale = 1.0 / (torch.linalg.det(theta[:, :, :2].float()).abs() * (self.crop / self.size) ** 2)
+        return Batch(
+            image, target.long(), torch.from_numpy(dense).to(device), valid_t[:, 0] > 0.5, source, area_scale
+        )
 
     @staticmethod
     def _intensity(image, rng: np.random.Generator):

@@ -99,7 +99,7 @@ class SpatialSelfAttention(nn.Module):
     No positional encoding is added: 003 encodes position only in the distance-decay map of the loss.
 
     Cost: ``O((hw)² · heads · head_dim)`` multiply-adds per layer plus a handful of memory-bound passes
-    over the ``heads × (hw)²`` attention (softmax, its gradient, gathers). At the default level (1/4
+    over the ``heads × (hw)²`` attention (softmax, its gradient, gathers). At 003's level (1/4
     resolution) of a 128 × 128 training patch that is 32 × 32 = 1024 positions: a 1024 × 1024 attention
     per head and image, 4 MB in float32 (with 2 heads and a batch of 12, ~100 MB kept for backward). On
     a 2-core CPU this adds roughly +50-100 % to a UNet training step (measured under load, 1-4 heads;

@@ -29,9 +29,12 @@ class AttenScribbleConfig:
     atn_weight: float = field(
         default=0.1, metadata={"help": "λ_atn, weight of the attentive similarity loss (003: 0.1)"}
     )
-    level: int = field(
-        default=2,
-        metadata={"help": "encoder level the self-attention sits on (0 = full resolution; 003: third, 2)"},
+    level: int | None = field(
+        default=None,
+        metadata={
+            "help": "encoder level the self-attention sits on (0 = full resolution; 003: the third, 2); "
+            "default 3 (16x cheaper on a CPU), or the deepest level of a shallower network"
+        },
     )
     heads: int = field(
         default=2, metadata={"help": "attention heads of the self-attention module (003 does not say)"}
@@ -55,7 +58,7 @@ class AttenScribbleConfig:
     def __post_init__(self) -> None:
         if self.crf_weight < 0 or self.atn_weight < 0:
             raise ConfigError("crf_weight and atn_weight must be >= 0")
-        if self.level < 0:
+        if self.level is not None and self.level < 0:
             raise ConfigError(f"level must be >= 0, got {self.level}")
         if self.heads < 1:
             raise ConfigError(f"heads must be >= 1, got {self.heads}")
@@ -76,8 +79,9 @@ class AttenScribble(RegularisedMethod):
     - ``l_mcrf``: the masked CRF loss of 003 Sec. 2.2 (Eq. 4-5), on unannotated pixels inside the image,
       computed as in the ``crf`` method (:func:`~napari_scribbleseg.losses.masked_crf_loss`).
     - The segmentor is :class:`~napari_scribbleseg.models.attention.UNetSSA` ("unet-ssa"): the
-      multi-head self-attention module of 003 Sec. 2.3 on encoder level ``level`` (003 Sec. 3.2: the third
-      encoder layer, our default ``level=2``, 1/4 resolution), its output added to that feature map.
+      multi-head self-attention module of 003 Sec. 2.3 on encoder level ``level``, its output added to
+      that feature map. 003 Sec. 3.2 puts it on the third encoder layer (``level=2``, 1/4 resolution);
+      our default is ``level=3`` (1/8): see the deviations.
     - ``l_atn`` (003 Eq. 6): ``S = sigmoid(Conv¹ˣ¹(softmax(A) + softmax(A)ᵀ))`` over all heads, times the
       distance decay ``M[p,q] = exp(-‖p-q‖²/2σ²)``, as the pairwise kernel over ``P̃`` (the prediction
       area-averaged to the attention grid), on the pairs of a ``(2r+1)²`` window inside ``Ω_U`` at that
@@ -92,18 +96,22 @@ class AttenScribble(RegularisedMethod):
       gradients that lower ``S`` everywhere, which switches the loss off (or inverts it) over a long run.
     - The module is added to the encoder feature (residual, projection initialised at zero) rather than
       replacing it, so training starts from the plain UNet.
-    - σ and r of ``l_atn`` are not given in 003; defaults σ = 2, r = 3 attention-grid pixels (8 and 12
-      input pixels at level 2). The window is ``‖q-p‖∞ <= r`` as in our masked CRF implementation.
+    - ``level=3`` instead of 003's 2, for CPU time: at level 2 a training step took 2.4x that of ``pce``
+      (28 against 68 slices/s) and, at the same 300 s budget, AttenScribble ended below ``pce`` (0.785
+      against 0.817 mean Dice, ``bench/results/methods.md`` of session 1); at level 3 the attention is
+      16x cheaper. ``--opt level=2`` restores the paper's placement (e.g. on a GPU).
+    - σ and r of ``l_atn`` are not given in 003; defaults σ = 2, r = 3 attention-grid pixels (16 and 24
+      input pixels at level 3). The window is ``‖q-p‖∞ <= r`` as in our masked CRF implementation.
     - Partial CE is the mean over scribbled pixels (003 Eq. 1); optimiser and schedule are the trainer's
       (Adam, cosine) instead of SGD with polynomial decay (003 Sec. 3.2).
 
     Cost: at 128-pixel patches and ``level=2`` the attention is 1024 × 1024 per head and image (2 heads,
-    batch 12: ~100 MB of attention probabilities kept for backward), roughly +50-100 % per training step
-    over ``pce`` on a 2-core CPU; ``level=3`` is 16x cheaper (see
+    batch 12: ~100 MB of attention probabilities kept for backward), 2.4x the time of a ``pce`` step on a
+    2-core CPU; ``level=3`` (256 × 256) is 16x cheaper (see
     :class:`~napari_scribbleseg.models.attention.SpatialSelfAttention`). 003 does not give the number of
     heads; we use 2 (more heads cost memory traffic, not multiply-adds). At inference whole slices are
     processed in row chunks. The attention each position receives is streamed as a preview map
-    ("scale 1/4") like the AAG attention maps.
+    (``"scale 1/8"`` at level 3) like the AAG attention maps.
     """
 
     name = "attenscribble"
@@ -112,16 +120,17 @@ class AttenScribble(RegularisedMethod):
     segmentor_name = "unet-ssa"
 
     def __init__(self, config: AttenScribbleConfig, ctx: MethodContext) -> None:
-        if config.level >= ctx.train.depth:
+        self.level = min(3, ctx.train.depth - 1) if config.level is None else config.level
+        if self.level >= ctx.train.depth:
             raise ConfigError(
-                f"attenscribble: attention level {config.level} does not exist in a network of depth "
+                f"attenscribble: attention level {self.level} does not exist in a network of depth "
                 f"{ctx.train.depth} (levels 0..{ctx.train.depth - 1})"
             )
         super().__init__(config, ctx)
 
     def segmentor_options(self) -> dict[str, int]:
         """Attention level and heads of the "unet-ssa" segmentor."""
-        return {"level": self.config.level, "heads": self.config.heads}
+        return {"level": self.level, "heads": self.config.heads}
 
     updated_networks = ("segmentor", "similarity")
 
@@ -146,7 +155,7 @@ class AttenScribble(RegularisedMethod):
                 downsample=c.crf_downsample,
             )
         if c.atn_weight > 0:
-            factor = 2**c.level
+            factor = 2**self.level
             p_small = F.avg_pool2d(probs, factor) if factor > 1 else probs
             m = omega_u[:, None].float()
             m_small = (-F.max_pool2d(-m, factor) if factor > 1 else m)[:, 0]
