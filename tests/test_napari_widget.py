@@ -241,6 +241,40 @@ def test_several_images_train_together_and_predict_all(session, qtbot, tmp_path)
         assert pred.data.shape == viewer.layers[name].data.shape
 
 
+def test_several_annotators_and_a_dense_mask_layer_train_together(session, qtbot):
+    viewer, widget, image, mask, path, aff = session
+    first, geom = paint_scribbles(viewer, widget, mask)
+    second = widget.new_annotator_layer()
+    third = widget.new_annotator_layer()
+    assert (second.name, third.name) == ("case01 scribbles 2", "case01 scribbles 3")
+    second.data[...] = geom.to_napari(scribbles_from(mask, 5))
+    # a third annotator who painted nothing does not count
+    dense = widget.new_dense_layer()
+    assert dense.name == "case01 mask" and not np.any(dense.data)  # no prediction yet: starts empty
+    dense.data[...] = geom.to_napari(mask.astype(dense.data.dtype))
+    ((image_layer, scribbles, dense_layer),) = widget.training_sets()
+    assert [la.name for la in scribbles] == ["case01 scribbles", "case01 scribbles 2"]
+    assert dense_layer is dense
+    widget.stop_value.setValue(2)
+    widget.train()
+    wait_idle(qtbot, widget)
+    (case,) = widget.session.trainer.cases
+    assert len(case.scribbles) == 2 and case.mask is not None
+    np.testing.assert_array_equal(case.mask, mask)  # file order, as painted
+    np.testing.assert_array_equal(case.scribbles[1], scribbles_from(mask, 5))
+    assert widget.session.trainer.step == 2
+    # after a prediction, a new dense mask layer starts as its copy (to correct rather than paint)
+    widget.predict()
+    wait_idle(qtbot, widget)
+    viewer.layers.remove("case01 mask")
+    corrected = widget.new_dense_layer()
+    np.testing.assert_array_equal(corrected.data, viewer.layers["case01 prediction"].data)
+    # neither the annotators' layers nor the dense mask are offered as unpaired masks
+    widget._refresh_unpaired_choices()
+    items = [widget.unpaired_combo.itemText(i) for i in range(widget.unpaired_combo.count())]
+    assert not any(n.startswith("case01 scribbles") or n == "case01 mask" for n in items), items
+
+
 def test_unpaired_masks_from_a_folder(tmp_path):
     from napari_scribbleseg._napari.session import UnpairedSource
 

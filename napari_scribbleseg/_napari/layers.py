@@ -4,7 +4,8 @@ Each layer the plugin makes carries ``layer.metadata["scribbleseg"]``, a dict wi
 
 ``kind``
     ``"image"``, ``"scribbles"`` (scribble encoding), ``"mask"`` (mask encoding: a prediction, a ground truth
-    or an unpaired mask), ``"attention"`` or ``"uncertainty"``.
+    or an unpaired mask), ``"dense"`` (mask encoding: a dense mask of the image that trains with it, mixed
+    supervision), ``"attention"`` or ``"uncertainty"``.
 ``geometry``
     The :class:`~.geometry.LayerGeometry` shared with the image (all layers of an image overlay exactly).
 ``class_names``
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 META = "scribbleseg"
 SCRIBBLES_SUFFIX = " scribbles"
+DENSE_SUFFIX = " mask"
 PREDICTION_SUFFIX = " prediction"
 UNCERTAINTY_SUFFIX = " uncertainty"
 ATTENTION_INFIX = " attention "
@@ -212,6 +214,42 @@ def scribble_layer_for(layers: Any, image: Any) -> Any | None:
     return layer if layer is not None and is_labels(layer) else None
 
 
+def scribble_layers_for(layers: Any, image: Any) -> list[Any]:
+    """Every scribble layer of ``image``, one per annotator.
+
+    ``"<image> scribbles"`` first, then ``"<image> scribbles 2"``, ``"... 3"``... and other Labels layers
+    linked to it by metadata.
+    """
+    main = scribble_layer_for(layers, image)
+    out = [main] if main is not None else []
+    prefix = f"{image.name}{SCRIBBLES_SUFFIX} "
+    for la in layers:
+        if la is main or not is_labels(la):
+            continue
+        meta = info(la)
+        numbered = la.name.startswith(prefix) and la.name[len(prefix) :].isdigit()
+        if numbered or (meta.get("kind") == "scribbles" and meta.get("image") == image.name):
+            out.append(la)
+    return out
+
+
+def next_scribble_layer_name(layers: Any, image: Any) -> str:
+    """Name of the next annotator's scribble layer of ``image``."""
+    base = f"{image.name}{SCRIBBLES_SUFFIX}"
+    if base not in layers:
+        return base
+    n = 2
+    while f"{base} {n}" in layers:
+        n += 1
+    return f"{base} {n}"
+
+
+def dense_layer_for(layers: Any, image: Any) -> Any | None:
+    """The dense-mask layer of ``image`` (``"<image> mask"`` or kind ``"dense"`` linked to it), if any."""
+    layer = find_linked(layers, image, "dense", DENSE_SUFFIX)
+    return layer if layer is not None and is_labels(layer) else None
+
+
 def class_names_of(layer: Any) -> tuple[str, ...] | None:
     """Class names stored with a layer, if any."""
     names = info(layer).get("class_names")
@@ -269,25 +307,39 @@ def image_array(image: Any) -> tuple[np.ndarray, LayerGeometry]:
     return arr, geom
 
 
-def case_from_layers(image: Any, scribbles: Any | None) -> Case:
-    """A :class:`~napari_scribbleseg.data.dataset.Case` from an image layer and its scribble layer.
+def case_from_layers(image: Any, scribbles: Any | Sequence[Any] | None, dense: Any | None = None) -> Case:
+    """A :class:`~napari_scribbleseg.data.dataset.Case` from an image and its annotation layers.
 
-    Arrays are copied, in file order, with the file's spacing, so that training sees a snapshot while
-    the user keeps painting.
+    ``scribbles`` is one scribble layer or a list (one per annotator); ``dense`` an optional dense-mask
+    layer (mask encoding) for mixed supervision. Arrays are copied, in file order, with the file's
+    spacing, so that training sees a snapshot while the user keeps painting.
     """
     from ..data.dataset import Case
 
     arr, geom = image_array(image)
+    if scribbles is None:
+        layers = []
+    elif isinstance(scribbles, (list, tuple)):
+        layers = list(scribbles)
+    else:
+        layers = [scribbles]
     scribble_list = []
-    if scribbles is not None:
-        check_same_grid(image, scribbles, "scribble layer")
-        s = np.array(geom.from_napari(np.asarray(scribbles.data)), copy=True)
+    for layer in layers:
+        check_same_grid(image, layer, "scribble layer")
+        s = np.array(geom.from_napari(np.asarray(layer.data)), copy=True)
         if s.dtype.kind not in "ui":
             s = s.astype(np.int64)
         if s.min(initial=0) < 0:
-            raise ValueError(f"scribble layer {scribbles.name!r} holds negative values")
+            raise ValueError(f"scribble layer {layer.name!r} holds negative values")
         scribble_list.append(s.astype(np.uint16 if int(s.max(initial=0)) > 255 else np.uint8))
-    return Case(arr, geom.spacing, scribble_list, None, image.name)
+    mask = None
+    if dense is not None:
+        check_same_grid(image, dense, "dense mask layer")
+        mask = np.array(geom.from_napari(np.asarray(dense.data)), copy=True)
+        if mask.dtype.kind not in "ui" or mask.min(initial=0) < 0:
+            raise ValueError(f"dense mask layer {dense.name!r} must hold non-negative integer labels")
+        mask = mask.astype(np.int64)
+    return Case(arr, geom.spacing, scribble_list, mask, image.name)
 
 
 def mask_case_from_layer(layer: Any) -> Case:

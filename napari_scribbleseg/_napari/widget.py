@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +176,21 @@ class ScribbleSegWidget(QWidget):
             "Labels layer '<image> scribbles' on the image's grid: 0 = not annotated (eraser), "
             "1 = background, k+1 = structure k"
         )
-        form.addRow(self.new_scribbles_btn)
+        self.annotator_btn = QPushButton("Another annotator")
+        self.annotator_btn.setToolTip(
+            "One more scribble layer for the image ('<image> scribbles 2', ...): the supervised losses are "
+            "summed over annotators (Valvano et al. Sec. V-E)"
+        )
+        self.dense_btn = QPushButton("New dense mask layer")
+        self.dense_btn.setToolTip(
+            "Labels layer '<image> mask' in mask encoding (0 = background, k = structure k), trained with "
+            "weighted CE next to the scribbles (mixed supervision); starts from the image's prediction, "
+            "if any, for you to correct"
+        )
+        row = QHBoxLayout()
+        for btn in (self.new_scribbles_btn, self.annotator_btn, self.dense_btn):
+            row.addWidget(btn)
+        form.addRow(row)
         self.legend = QWidget()
         self.legend_layout = QGridLayout(self.legend)
         self.legend_layout.setContentsMargins(0, 0, 0, 0)
@@ -301,6 +316,8 @@ class ScribbleSegWidget(QWidget):
         self.image_combo.currentTextChanged.connect(self._on_image_changed)
         self.classes_edit.editingFinished.connect(self._on_classes_edited)
         self.new_scribbles_btn.clicked.connect(self.new_scribble_layer)
+        self.annotator_btn.clicked.connect(self.new_annotator_layer)
+        self.dense_btn.clicked.connect(self.new_dense_layer)
         self.method_combo.currentTextChanged.connect(self._on_method_changed)
         self.unpaired_combo.activated.connect(self._on_unpaired_activated)
         self.stop_kind.currentTextChanged.connect(self._on_stop_kind)
@@ -408,7 +425,11 @@ class ScribbleSegWidget(QWidget):
         training = {la.name for la in L.image_layers(self.viewer.layers)}
         for la in self.viewer.layers:
             meta = L.info(la)
-            if not L.is_labels(la) or meta.get("kind") == "scribbles" or la.name.endswith(L.SCRIBBLES_SUFFIX):
+            if (
+                not L.is_labels(la)
+                or meta.get("kind") in ("scribbles", "dense")
+                or la.name.endswith(L.SCRIBBLES_SUFFIX)
+            ):
                 continue
             if la.name.endswith(L.PREDICTION_SUFFIX) and la.name[: -len(L.PREDICTION_SUFFIX)] in training:
                 continue
@@ -497,6 +518,37 @@ class ScribbleSegWidget(QWidget):
 
     def new_scribble_layer(self) -> Any | None:
         """The chosen image's scribble layer, made if missing (scribble encoding, image's grid)."""
+        return self._annotation_layer(
+            "scribbles",
+            lambda image: L.scribble_layer_for(self.viewer.layers, image),
+            lambda image: f"{image.name}{L.SCRIBBLES_SUFFIX}",
+        )
+
+    def new_annotator_layer(self) -> Any | None:
+        """A further scribble layer for the chosen image (another annotator)."""
+        image = self.image_layer()
+        if image is None or L.scribble_layer_for(self.viewer.layers, image) is None:
+            return self.new_scribble_layer()
+        return self._annotation_layer(
+            "scribbles", None, lambda image: L.next_scribble_layer_name(self.viewer.layers, image)
+        )
+
+    def new_dense_layer(self) -> Any | None:
+        """The chosen image's dense-mask layer, made if missing (from its prediction when there is one)."""
+        return self._annotation_layer(
+            "dense",
+            lambda image: L.dense_layer_for(self.viewer.layers, image),
+            lambda image: f"{image.name}{L.DENSE_SUFFIX}",
+        )
+
+    def _annotation_layer(
+        self, kind: str, existing: Callable[[Any], Any] | None, name: Callable[[Any], str]
+    ) -> Any | None:
+        """The chosen image's ``kind`` layer found by ``existing``, else a new one named ``name(image)``.
+
+        New scribble layers get the brush on the first structure; a new dense mask starts as a copy of
+        the image's prediction, if any, for the user to correct.
+        """
         image = self.image_layer()
         if image is None:
             self._error("open an image first")
@@ -506,14 +558,19 @@ class ScribbleSegWidget(QWidget):
         except Exception as exc:
             self._error(str(exc))
             return None
-        layer = L.scribble_layer_for(self.viewer.layers, image)
+        layer = existing(image) if existing is not None else None
         if layer is None:
-            layer = L.new_labels(self.viewer, image, f"{image.name}{L.SCRIBBLES_SUFFIX}", "scribbles", names)
-            layer.brush_size = 3
-            layer.selected_label = 2 if len(names) > 1 else 1
+            layer = L.new_labels(self.viewer, image, name(image), kind, names)
+            if kind == "scribbles":
+                layer.brush_size = 3
+                layer.selected_label = 2 if len(names) > 1 else 1
+            else:
+                prediction = self.prediction_layer()
+                if prediction is not None and np.shape(prediction.data) == np.shape(layer.data):
+                    layer.data = np.asarray(prediction.data).astype(layer.data.dtype, copy=True)
             layer.mode = "paint"
         elif L.class_names_of(layer) != names:
-            L.set_class_names(layer, "scribbles", names)
+            L.set_class_names(layer, kind, names)
         self.viewer.layers.selection.active = layer
         self._update_buttons()
         return layer
@@ -614,30 +671,36 @@ class ScribbleSegWidget(QWidget):
     # ------------------------------------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------------------------------------
-    def training_pairs(self) -> list[tuple[Any, Any]]:
-        """(image layer, scribble layer) of every open image whose scribble layer has annotations.
+    def training_sets(self) -> list[tuple[Any, list[Any], Any | None]]:
+        """What trains: every open image that has any annotation.
 
-        The chosen image comes first (its slices are previewed).
+        Each entry is (image layer, its scribble layers with annotations, its dense-mask layer or
+        ``None``); the chosen image comes first (its slices are previewed).
         """
-        pairs = []
+        sets = []
         chosen = self.image_layer()
         images = L.image_layers(self.viewer.layers)
         if chosen is not None:
             images = [chosen] + [im for im in images if im is not chosen]
         for image in images:
-            scribbles = L.scribble_layer_for(self.viewer.layers, image)
-            if scribbles is not None and np.any(np.asarray(scribbles.data)):
-                pairs.append((image, scribbles))
-        return pairs
+            scribbles = [
+                la for la in L.scribble_layers_for(self.viewer.layers, image) if np.any(np.asarray(la.data))
+            ]
+            dense = L.dense_layer_for(self.viewer.layers, image)
+            if dense is not None and not np.any(np.asarray(dense.data)):
+                dense = None
+            if scribbles or dense is not None:
+                sets.append((image, scribbles, dense))
+        return sets
 
     def _cases(self) -> list[Any]:
-        pairs = self.training_pairs()
-        if not pairs:
+        sets = self.training_sets()
+        if not sets:
             raise ValueError(
                 "no scribbles yet: press 'New scribble layer' and paint background and structures on a "
                 "few slices"
             )
-        return [L.case_from_layers(image, scribbles) for image, scribbles in pairs]
+        return [L.case_from_layers(image, scribbles, dense) for image, scribbles, dense in sets]
 
     def _can_start(self) -> bool:
         """True when a new task may start; otherwise tell the user why not."""
@@ -671,8 +734,11 @@ class ScribbleSegWidget(QWidget):
         except Exception as exc:
             self._error(str(exc))
             return
-        for image in self.training_pairs():
-            L.set_class_names(image[1], "scribbles", names)
+        for _, scribbles, dense in self.training_sets():
+            for layer in scribbles:
+                L.set_class_names(layer, "scribbles", names)
+            if dense is not None:
+                L.set_class_names(dense, "dense", names)
         request = TrainRequest(cases, names, config, options, pre, unpaired, unlabeled)
         self._run_config = config
         self._start_training(self.session.train, request, [c.name for c in cases], names)
@@ -1133,7 +1199,8 @@ class ScribbleSegWidget(QWidget):
             not busy and self.session.trainer is not None and self.session.trainer.method is not None
         )
         self.load_btn.setEnabled(not busy)
-        self.new_scribbles_btn.setEnabled(has_image)
+        for btn in (self.new_scribbles_btn, self.annotator_btn, self.dense_btn):
+            btn.setEnabled(has_image)
 
     def _error(self, message: str) -> None:
         from napari.utils.notifications import show_error
