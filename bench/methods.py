@@ -131,13 +131,15 @@ def main() -> None:
     p.add_argument("--work", default=str(ROOT / "runs"))
     p.add_argument("--name", default="methods")
     p.add_argument("--extra", default="", help="extra train options, e.g. '--seed 1'")
+    p.add_argument("--suffix", default="", help="appended to each method's row label, e.g. ' (seed 1)'")
     args = p.parse_args()
     data, work = Path(args.data), Path(args.work)
     if not (data / "train/images").is_dir():
         run(["scribbleseg", "sample-data", "cardiac", "--out", str(data)])
     rows = []
     for method in args.methods.split(","):
-        rows.append(bench_method(method, data, args.budget, work, args.extra.split()))
+        label = f"{method}{args.suffix}"
+        rows.append(bench_method(method, data, args.budget, work, args.extra.split(), label))
         print(json.dumps(rows[-1]), flush=True)
     out = ROOT / "results"
     out.mkdir(exist_ok=True)

@@ -432,5 +432,5 @@ class SizeConstrained(TrainingMethod):
             surrogate.backward()
             losses["size3d"] = value
         opt.step()
-        losses["loss"] = sum(v for k, v in losses.items())
+        losses["loss"] = sum(losses.values())
         return losses
