@@ -27,21 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from responsiveness import dismiss_notifications  # noqa: E402
+
 from napari_scribbleseg._napari._display import ensure_display  # noqa: E402
 
 if sys.platform.startswith("linux"):
     # a real X11 window (Xvfb when headless): napari's canvas renders and is captured like on a desktop
     os.environ["QT_QPA_PLATFORM"] = "xcb"
-
-
-def dismiss_notifications(viewer) -> None:
-    """Close napari's toasts (e.g. its PyQt5 deprecation notice) so they do not cover the canvas."""
-    from napari._qt.dialogs.qt_notification import NapariQtNotification
-    from qtpy.QtWidgets import QApplication
-
-    QApplication.processEvents()
-    for w in viewer.window._qt_window.findChildren(NapariQtNotification):
-        w.close()
 
 
 def main(argv: list[str] | None = None) -> None:

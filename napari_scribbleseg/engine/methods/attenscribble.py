@@ -13,7 +13,6 @@ import torch.nn.functional as F
 
 from ...data.dataset import Batch
 from ...errors import ConfigError
-from ...labels import IGNORE
 from ...losses import attentive_similarity_loss, masked_crf_loss
 from ...models.attention import AttentiveSimilarity
 from .base import MethodContext, RegularisedMethod, register_method
@@ -147,8 +146,7 @@ class AttenScribble(RegularisedMethod):
     def regularisers(self, out: dict, probs: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         """``λ_mcrf l_mcrf`` and ``λ_atn l_atn`` of a batch (``probs``: (B, C, H, W) softmax)."""
         c = self.config
-        annotated = (batch.targets != IGNORE).any(dim=0)
-        omega_u = batch.valid & ~annotated
+        omega_u = self.unannotated(batch)
         terms = {}
         if c.crf_weight > 0:
             terms["crf"] = c.crf_weight * masked_crf_loss(

@@ -231,6 +231,11 @@ class RegularisedMethod(TrainingMethod):
         """Weighted regularisation terms of a batch (``probs``: (B, C, H, W) softmax)."""
         raise NotImplementedError
 
+    @staticmethod
+    def unannotated(batch: Batch) -> torch.Tensor:
+        """Ω_U (B, H, W): pixels inside the image that no annotator labelled (003 Sec. 2.2)."""
+        return batch.valid & ~(batch.targets != IGNORE).any(dim=0)
+
     def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
         """Scribble loss + regularisers; one update of :attr:`updated_networks`."""
         out = self.forward(batch.image)

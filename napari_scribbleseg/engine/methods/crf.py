@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import torch
 
 from ...data.dataset import Batch
-from ...labels import IGNORE
 from ...losses import masked_crf_loss
 from .base import RegularisedMethod, register_method
 
@@ -43,9 +42,8 @@ class CRF(RegularisedMethod):
 
     def regularisers(self, out: dict, probs: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         """λ · masked CRF loss of the batch."""
-        annotated = (batch.targets != IGNORE).any(dim=0)
-        omega_u = batch.valid & ~annotated
         c = self.config
+        omega_u = self.unannotated(batch)
         crf = masked_crf_loss(
             probs,
             batch.image,
