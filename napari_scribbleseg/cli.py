@@ -12,7 +12,7 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +237,6 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
     from .config import from_dict
     from .data import io
     from .data.dataset import Case
-    from .engine import events as ev
     from .engine.trainer import Trainer
 
     _require(opts, "images", "scribbles", "out")
@@ -299,10 +298,20 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
         opts.get("resume"),
         start_time=t_start,
     )
+    try:
+        return _report(trainer.fit(), opts, t_start)
+    finally:
+        trainer.close()  # frees the DDP wrappers before the process group goes
+
+
+def _report(events: Iterator[Any], opts: dict[str, Any], t_start: float) -> int:
+    """Print the training events; the exit code (1 when training failed)."""
+    from .engine import events as ev
+
     quiet = opts.get("quiet")
     last_print = 0.0
     speed = 0.0
-    for e in trainer.fit():
+    for e in events:
         if isinstance(e, ev.Progress):
             speed = e.slices_per_s
         if isinstance(e, ev.Started):

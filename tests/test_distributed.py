@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -59,8 +60,10 @@ def test_torchrun_two_processes(tmp_path):
         "--device",
         "cpu",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}  # a rank that aborts prints its Python stacks
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "terminate called" not in proc.stderr
     assert proc.stdout.count("finished (max-steps) after 3 steps") == 1  # only rank 0 reports
     meta = json.loads((tmp_path / "model" / "meta.json").read_text())
     assert meta["step"] == 3

@@ -9,6 +9,7 @@ thread and ends training after the current step, keeping the best model.
 from __future__ import annotations
 
 import copy
+import gc
 import math
 import os
 import threading
@@ -64,15 +65,24 @@ def _distributed() -> tuple[int, int]:
 
 
 def shutdown_distributed() -> None:
-    """Tear down the torchrun process group, if one was started.
+    """Tear down the torchrun process group, if one was started, while the interpreter is whole.
 
-    Without this, gloo's background threads are still joinable at interpreter exit and a rank can
-    abort with "terminate called without an active exception" after a successful run.
+    The ranks meet at a barrier first (rank 0 may still be validating and saving), then the group is
+    destroyed and collected. A process group that is only freed during interpreter finalisation can
+    abort the rank with "terminate called without an active exception" after a successful run: its
+    worker threads then release tensors and need the GIL, which finalisation no longer hands out.
+    Call :meth:`Trainer.close` first so that no DDP wrapper keeps the group alive.
     """
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        dist.barrier()
+    except Exception:  # noqa: BLE001 - a peer died; tear down our side regardless
+        pass
+    dist.destroy_process_group()
+    gc.collect()
 
 
 class Trainer:
@@ -169,6 +179,16 @@ class Trainer:
             raise DataError("none of the training volumes has scribbles")
         self.cases = cases
         self._prepared = False
+
+    def close(self) -> None:
+        """Release the DDP wrappers of a torchrun run (they hold the process group); idempotent.
+
+        The trainer and its method refer to each other, so without this the wrappers would live until
+        the garbage collector, possibly until interpreter exit (see :func:`shutdown_distributed`).
+        """
+        if self.method is not None:
+            self.method.unwrap()
+        gc.collect()
 
     def stop(self) -> None:
         """Ask :meth:`fit` to finish after the current step (thread-safe)."""

@@ -141,6 +141,10 @@ class TrainingMethod:
         """The network to call in a step (DDP-wrapped under torchrun)."""
         return self._wrapped[name]
 
+    def unwrap(self) -> None:
+        """Drop the DDP wrappers (end of a torchrun run); steps then call the bare networks."""
+        self._wrapped = dict(self.networks)
+
     # -- training -----------------------------------------------------------------------------------
     def forward(self, image: torch.Tensor) -> dict[str, Any]:
         """Segmentor forward under autocast."""
