@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -450,12 +451,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         opts = _merge(args, _load_config_file(getattr(args, "config", None)))
         if args.command == "train":
-            try:
-                return cmd_train(opts, t_start)
-            finally:
-                from .engine.trainer import shutdown_distributed
+            from .engine.trainer import shutdown_distributed
 
+            try:
+                rc = cmd_train(opts, t_start)
+            except BaseException:
                 shutdown_distributed()
+                raise
+            if shutdown_distributed():
+                # A torchrun rank whose group is torn down has nothing left for interpreter
+                # finalisation, which is where ranks aborted in CI (see shutdown_distributed).
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(rc)
+            return rc
         if args.command == "predict":
             return cmd_predict(opts)
         if args.command == "evaluate":

@@ -64,25 +64,27 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def shutdown_distributed() -> None:
+def shutdown_distributed() -> bool:
     """Tear down the torchrun process group, if one was started, while the interpreter is whole.
 
     The ranks meet at a barrier first (rank 0 may still be validating and saving), then the group is
     destroyed and collected. A process group that is only freed during interpreter finalisation can
     abort the rank with "terminate called without an active exception" after a successful run: its
     worker threads then release tensors and need the GIL, which finalisation no longer hands out.
-    Call :meth:`Trainer.close` first so that no DDP wrapper keeps the group alive.
+    Call :meth:`Trainer.close` first so that no DDP wrapper keeps the group alive. Returns whether
+    there was a group to tear down.
     """
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()):
-        return
+        return False
     try:
         dist.barrier()
     except Exception:  # noqa: BLE001 - a peer died; tear down our side regardless
         pass
     dist.destroy_process_group()
     gc.collect()
+    return True
 
 
 class Trainer:
