@@ -132,6 +132,11 @@ def main() -> None:
     p.add_argument("--name", default="methods")
     p.add_argument("--extra", default="", help="extra train options, e.g. '--seed 1'")
     p.add_argument("--suffix", default="", help="appended to each method's row label, e.g. ' (seed 1)'")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="update the rows of these methods in an existing results/NAME table, keep the others",
+    )
     args = p.parse_args()
     data, work = Path(args.data), Path(args.work)
     if not (data / "train/images").is_dir():
@@ -143,6 +148,10 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
+    if args.merge and (out / f"{args.name}.json").is_file():
+        old = json.loads((out / f"{args.name}.json").read_text())["rows"]
+        new = {r["method"]: r for r in rows}
+        rows = [new.pop(r["method"], r) for r in old] + list(new.values())
     meta = {
         "budget_s": args.budget,
         "data": str(data),

@@ -234,6 +234,14 @@ def test_importance_network_sends_no_gradient_into_the_encoder():
     assert w.shape == (2,) and not w.requires_grad and torch.all((w >= 0) & (w <= 1))
 
 
+def test_isdnet_discriminators_learn_at_a_tenth_of_the_segmentor_rate():
+    method = ISDNet(ISDNetConfig(), _ctx())
+    lr = {n: o.param_groups[0]["lr"] for n, o in method.optimizers.items()}
+    assert lr["confidence"] == pytest.approx(0.1 * lr["segmentor"]) == pytest.approx(lr["importance"])
+    with pytest.raises(ConfigError, match="disc_lr_scale"):
+        ISDNetConfig(disc_lr_scale=0)
+
+
 def test_semi_loss_uses_confident_pixels_only():
     method = ISDNet(ISDNetConfig(), _ctx())
     probs = torch.softmax(torch.randn(2, 3, 8, 8), 1)
@@ -391,7 +399,7 @@ def _unlabeled(n=2):
     return [Case(tiny_volume(20 + i)[0], (1.5, 1.5, 6.0), [], None, f"unl{i}") for i in range(n)]
 
 
-FAST = {"isdnet": {"semi_warmup_steps": 1}, "size": {"every": 1}, "attenscribble": {}}
+FAST = {"isdnet": {"semi_warmup_steps": 1}, "size": {"every": 1, "warmup_steps": 0}, "attenscribble": {}}
 
 
 @pytest.mark.parametrize("method", NEW)
@@ -433,7 +441,7 @@ def test_methods_train_with_two_annotators_and_a_dense_mask(method):
 
 
 def test_size_volume_form_with_dense_sizes_only():
-    opts = {"volume": True, "dense_masks": "sizes-only", "every": 1}
+    opts = {"volume": True, "dense_masks": "sizes-only", "every": 1, "warmup_steps": 0}
     trainer = Trainer(_cases(dense_first=True), CLASSES, cfg("size"), opts, PRE)
     losses = next(e for e in run(trainer) if isinstance(e, ev.Progress)).losses
     assert "size3d" in losses and np.isfinite(losses["size3d"])

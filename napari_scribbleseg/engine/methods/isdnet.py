@@ -37,7 +37,17 @@ class ISDNetConfig:
         default=0.2, metadata={"help": "Dice weight w_c of the background; structures have 1 (002: 0.2)"}
     )
 
+    disc_lr_scale: float = field(
+        default=0.1,
+        metadata={
+            "help": "learning rate of D and D0 relative to the segmentor's (002: Adam at 1e-4 for the "
+            "discriminators; 0.1 x the default peak 1e-3)"
+        },
+    )
+
     def __post_init__(self) -> None:
+        if self.disc_lr_scale <= 0:
+            raise ConfigError(f"disc_lr_scale must be > 0, got {self.disc_lr_scale}")
         if min(self.adv_weight, self.semi_weight, self.dice_weight, self.background_weight) < 0:
             raise ConfigError("ISDNet weights must be >= 0")
         if not 0 <= self.semi_threshold < 1:
@@ -86,7 +96,8 @@ class ISDNet(TrainingMethod):
     - Segmentor: the project's UNet (batch norm, ReLU) rather than 002's halved "SU-Net" with group norm
       and leaky ReLU, so checkpoints and inference are shared with the other methods; D is a slimmer
       FCN with a 1/8 output resolution (:class:`~napari_scribbleseg.models.confidence.ConfidenceNetwork`).
-    - Optimiser: Adam for all three networks (as 002) with the trainer's learning-rate schedule.
+    - Optimiser: Adam for all three networks (as 002) with the trainer's learning-rate schedule; D and D0
+      at ``disc_lr_scale`` (0.1) times the segmentor's rate, i.e. 002's 1e-4 at the default peak 1e-3.
     """
 
     name = "isdnet"
@@ -106,9 +117,12 @@ class ISDNet(TrainingMethod):
     def build(self) -> None:
         """The confidence network D and the importance weight network D0, each with its own Adam."""
         t = self.ctx.train
-        self.add_network("confidence", ConfidenceNetwork(self.ctx.n_classes, width=t.width))
+        lr = self.config.disc_lr_scale
+        self.add_network("confidence", ConfidenceNetwork(self.ctx.n_classes, width=t.width), lr_scale=lr)
         self.add_network(
-            "importance", ImportanceWeightNetwork(t.width * 2 ** (t.depth - 1), width=4 * t.width)
+            "importance",
+            ImportanceWeightNetwork(t.width * 2 ** (t.depth - 1), width=4 * t.width),
+            lr_scale=lr,
         )
 
     # -- losses ---------------------------------------------------------------------------------------
@@ -176,6 +190,10 @@ class ISDNet(TrainingMethod):
             masks = torch.cat(rows).clamp_min(0)
         return F.one_hot(masks, n_cls).permute(0, 3, 1, 2).float()
 
+    def confidence(self, maps: torch.Tensor) -> torch.Tensor:
+        """D's per-pixel confidence logits for label maps (B, C, H, W)."""
+        return self.net("confidence")(maps)
+
     def _set_grad(self, name: str, on: bool) -> None:
         for p in self.networks[name].parameters():
             p.requires_grad_(on)
@@ -208,7 +226,7 @@ class ISDNet(TrainingMethod):
         logits = out["logits"]
         probs = torch.softmax(logits.float(), dim=1)
         sup = self.supervised_loss(logits, batch)
-        conf = self.net("confidence")(probs)
+        conf = self.confidence(probs)
         adv = _bce(conf, 1.0).mean()
         loss = sup + c.adv_weight * adv
         losses = {"sup": float(sup.detach()), "adv": float(adv.detach())}
@@ -228,7 +246,7 @@ class ISDNet(TrainingMethod):
             probs_u = torch.softmax(out_u["logits"].float(), dim=1)
             feats_u = out_u["features"][-1]
             w = self.importance_weights(feats_u)
-            conf_u = self.net("confidence")(probs_u)
+            conf_u = self.confidence(probs_u)
             adv_u = (w * _bce(conf_u, 1.0)).mean()
             loss_u = c.adv_weight * adv_u
             losses["adv_unlabeled"] = float(adv_u.detach())
@@ -245,7 +263,7 @@ class ISDNet(TrainingMethod):
         real = self.real_maps(batch, data)
         if real is not None:
             self._set_grad("confidence", True)
-            scores = self.net("confidence")(torch.cat([real, probs.detach()]))
+            scores = self.confidence(torch.cat([real, probs.detach()]))
             n_real = real.shape[0]
             loss_d = _bce(scores[:n_real], 1.0).mean() + _bce(scores[n_real:], 0.0).mean()
             self.step_optimizer("confidence", loss_d)
