@@ -177,6 +177,19 @@ def test_whole_session(session, qtbot, tmp_path, monkeypatch):
     wait_idle(qtbot, widget)
     np.testing.assert_array_equal(viewer.layers["case01 prediction"].data, pred.data)
 
+    # -- Continue the loaded model: a new trainer resumes from the folder's weights and optimiser --------
+    saved_step = widget.session.trainer.step
+    widget.session.trainer = None  # as after restarting napari and loading the folder
+    widget.load_model(model)
+    wait_idle(qtbot, widget)
+    assert widget.continue_btn.isEnabled() and widget.method_combo.currentText() == "aag"
+    events.clear()
+    widget.continue_btn.click()
+    wait_idle(qtbot, widget)
+    started = next(e for e in events if isinstance(e, E.Started))
+    assert started.resumed and isinstance(events[-1], E.Finished), events[-1]
+    assert widget.session.trainer.step == saved_step + 3 and not widget.session.use_loaded
+
 
 def test_worker_error_is_a_notification_and_the_session_survives(session, qtbot, monkeypatch):
     viewer, widget, image, mask, path, aff = session

@@ -744,11 +744,18 @@ class ScribbleSegWidget(QWidget):
         self._start_training(self.session.train, request, [c.name for c in cases], names)
 
     def continue_training(self) -> None:
-        """Resume the current model with the scribbles as they are now (in a worker thread)."""
+        """Resume the current model with the scribbles as they are now (in a worker thread).
+
+        The current model is the last one trained or loaded: a loaded model folder continues from its
+        saved weights and optimiser state (``Trainer(resume=...)``).
+        """
         if not self._can_start():
             return
+        if self.session.use_loaded and self.session.loaded is not None:
+            self._continue_loaded()
+            return
         if self.session.trainer is None or self.session.trainer.method is None:
-            self._error("nothing to continue: press Train first")
+            self._error("nothing to continue: press Train first, or Load a model")
             return
         try:
             cases = self._cases()
@@ -758,6 +765,46 @@ class ScribbleSegWidget(QWidget):
         names = tuple(self.session.trainer.class_names)
         self._run_config = self.session.trainer.config
         self._start_training(self.session.resume, cases, self.stop_after(), [c.name for c in cases], names)
+
+    def _continue_loaded(self) -> None:
+        """Continue the loaded model: its method, network and options, the widget's data and device."""
+        import dataclasses
+
+        from ..config import PreprocessConfig, TrainConfig, from_dict
+
+        folder = self.session.loaded_dir
+        meta = self.session.loaded.meta
+        try:
+            if folder is None or not (folder / "state").is_dir():
+                raise ValueError(
+                    f"{folder}: this model folder holds no training state (it was saved for prediction "
+                    "only), so training cannot continue from it; press Train for a new model"
+                )
+            names = tuple(meta["class_names"])
+            if self.class_names() != names:
+                raise ValueError(
+                    f"the loaded model's classes are {', '.join(names)}; the widget has "
+                    f"{', '.join(self.class_names())}: set them back to continue it"
+                )
+            cases = self._cases()
+            current = self.train_config()
+            config = dataclasses.replace(
+                from_dict(TrainConfig, meta["train_config"]),
+                device=current.device,
+                threads=current.threads,
+                preview_every=current.preview_every,
+                **self.stop_after(),
+            )
+            pre = from_dict(PreprocessConfig, meta["preprocess"])
+            unpaired = self._unpaired_source() if self.method_combo.currentText() == config.method else None
+        except Exception as exc:
+            self._error(str(exc))
+            return
+        request = TrainRequest(
+            cases, names, config, dict(meta.get("method_config") or {}), pre, unpaired, [], resume=folder
+        )
+        self._run_config = config
+        self._start_training(self.session.train, request, [c.name for c in cases], names)
 
     def _start_training(self, func: Any, *args: Any) -> None:
         *call_args, volume_names, names = args
@@ -1138,11 +1185,15 @@ class ScribbleSegWidget(QWidget):
     def _on_loaded(self, predictor: Any) -> None:
         self.classes_edit.setText(",".join(predictor.class_names))
         self._on_classes_edited()
+        method = predictor.meta.get("method")
+        if method and self.method_combo.findText(method) >= 0:  # Continue trains this method
+            self.method_combo.setCurrentText(method)
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("model loaded")
         self.status.setText(
-            f"loaded {self.session.loaded_dir} ({predictor.meta.get('method')}): press Predict"
+            f"loaded {self.session.loaded_dir} ({predictor.meta.get('method')}): press Predict, or "
+            "Continue to train it further"
         )
 
     def _load_dialog(self) -> None:
@@ -1191,7 +1242,11 @@ class ScribbleSegWidget(QWidget):
         self.train_btn.setEnabled(not busy and has_image)
         self.stop_btn.setEnabled(training)
         self.continue_btn.setEnabled(
-            not busy and self.session.trainer is not None and self.session.trainer.method is not None
+            not busy
+            and (
+                (self.session.trainer is not None and self.session.trainer.method is not None)
+                or (self.session.use_loaded and self.session.loaded is not None)
+            )
         )
         self.predict_btn.setEnabled(not busy and has_image and has_model)
         self.export_btn.setEnabled(not busy and self.prediction_layer() is not None)
