@@ -242,6 +242,16 @@ def test_isdnet_discriminators_learn_at_a_tenth_of_the_segmentor_rate():
         ISDNetConfig(disc_lr_scale=0)
 
 
+def test_extra_networks_run_like_the_segmentor():
+    method = ISDNet(ISDNetConfig(), _ctx(autocast_dtype=torch.bfloat16))
+    conv = method.networks["confidence"].body[0]
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)  # CPU: channels-last, as the UNet
+    maps = torch.softmax(torch.randn(2, 3, 16, 16), 1)
+    assert method.run("confidence", maps).dtype == torch.bfloat16  # under the run's autocast
+    logits = method.confidence(maps)
+    assert logits.dtype == torch.float32 and logits.shape == (2, 1, 16, 16)  # losses see float32
+
+
 def test_semi_loss_uses_confident_pixels_only():
     method = ISDNet(ISDNetConfig(), _ctx())
     probs = torch.softmax(torch.randn(2, 3, 8, 8), 1)

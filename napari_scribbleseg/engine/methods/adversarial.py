@@ -86,7 +86,7 @@ class _AdversarialBase(TrainingMethod):
         return weighted_partial_cross_entropy(logits, target)
 
     def _disc(self, masks: list[torch.Tensor]) -> torch.Tensor:
-        return self.net("discriminator")(masks)
+        return self.run("discriminator", masks).float()
 
     def _noisy(self, masks: list[torch.Tensor]) -> list[torch.Tensor]:
         """Instance noise on the highest-resolution input (001 Sec. III-B)."""
