@@ -456,9 +456,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 rc = cmd_train(opts, t_start)
             except BaseException:
-                shutdown_distributed()
+                shutdown_distributed(barrier=False)
                 raise
-            if shutdown_distributed():
+            if shutdown_distributed(barrier=rc == 0):
                 # A torchrun rank whose group is torn down has nothing left for interpreter
                 # finalisation, which is where ranks aborted in CI (see shutdown_distributed).
                 sys.stdout.flush()

@@ -64,7 +64,7 @@ def _distributed() -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
-def shutdown_distributed() -> bool:
+def shutdown_distributed(barrier: bool = True) -> bool:
     """Tear down the torchrun process group, if one was started, while the interpreter is whole.
 
     The ranks meet at a barrier first (rank 0 may still be validating and saving), then the group is
@@ -72,16 +72,19 @@ def shutdown_distributed() -> bool:
     abort the rank with "terminate called without an active exception" after a successful run: its
     worker threads then release tensors and need the GIL, which finalisation no longer hands out.
     Call :meth:`Trainer.close` first so that no DDP wrapper keeps the group alive. Returns whether
-    there was a group to tear down.
+    there was a group to tear down. After an error pass ``barrier=False``: the other ranks may be
+    waiting in a training collective, and a barrier would then wait for them until the group's timeout
+    instead of letting torchrun stop them.
     """
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()):
         return False
-    try:
-        dist.barrier()
-    except Exception:  # noqa: BLE001 - a peer died; tear down our side regardless
-        pass
+    if barrier:
+        try:
+            dist.barrier()
+        except Exception:  # noqa: BLE001 - a peer died; tear down our side regardless
+            pass
     dist.destroy_process_group()
     gc.collect()
     return True
