@@ -24,6 +24,7 @@ def main() -> None:
     p.add_argument("--slices", type=int, default=3)
     p.add_argument("--data", default=str(ROOT / "data" / "cardiac"))
     p.add_argument("--work", default=str(ROOT / "runs" / "interactive"))
+    p.add_argument("--name", default="interactive", help="results file name (bench/results/NAME.md/json)")
     args = p.parse_args()
     data, work = Path(args.data), Path(args.work)
     if not (data / "test/images").is_dir():
@@ -106,7 +107,7 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
-    (out / "interactive.json").write_text(
+    (out / f"{args.name}.json").write_text(
         json.dumps({"budget_s": args.budget, "slices": args.slices, "rows": rows}, indent=2)
     )
     lines = [
@@ -127,7 +128,7 @@ def main() -> None:
             + f" | **{mean('dice_mean'):.3f}** | {mean('hd95_mean'):.1f} | {len(rs)} |"
         )
     md = "\n".join(lines) + "\n"
-    (out / "interactive.md").write_text(md)
+    (out / f"{args.name}.md").write_text(md)
     print(md)
 
 
