@@ -119,13 +119,18 @@ def main() -> None:
     for method in args.methods.split(","):
         rs = [r for r in rows if r["method"] == method]
 
-        def mean(key: str, s: str | None = None, rs: list = rs) -> float:
-            return sum((r[key][s] if s else r[key]) for r in rs) / len(rs)
+        def mean(key: str, s: str | None = None, rs: list = rs) -> float | None:
+            # HD95 is undefined (None) where a structure was not predicted at all: left out
+            vals = [v for r in rs if (v := (r[key][s] if s else r[key])) is not None]
+            return sum(vals) / len(vals) if vals else None
+
+        def fmt(v: float | None, spec: str) -> str:
+            return "n/a" if v is None else format(v, spec)
 
         lines.append(
             f"| {method} | "
-            + " | ".join(f"{mean('dice', s):.3f}" for s in STRUCTURES)
-            + f" | **{mean('dice_mean'):.3f}** | {mean('hd95_mean'):.1f} | {len(rs)} |"
+            + " | ".join(fmt(mean("dice", s), ".3f") for s in STRUCTURES)
+            + f" | **{fmt(mean('dice_mean'), '.3f')}** | {fmt(mean('hd95_mean'), '.1f')} | {len(rs)} |"
         )
     md = "\n".join(lines) + "\n"
     (out / f"{args.name}.md").write_text(md)

@@ -14,7 +14,7 @@ from napari_scribbleseg.cli import _parse_method_options
 from napari_scribbleseg.config import PreprocessConfig, TrainConfig
 from napari_scribbleseg.data.dataset import Batch, Case, PreparedCase
 from napari_scribbleseg.engine import events as ev
-from napari_scribbleseg.engine.methods import METHODS, MethodContext, StepData
+from napari_scribbleseg.engine.methods import METHODS, MethodContext
 from napari_scribbleseg.engine.methods.isdnet import ISDNet, ISDNetConfig
 from napari_scribbleseg.engine.methods.size import SizeConfig, SizeConstrained, parse_bounds
 from napari_scribbleseg.engine.trainer import Trainer, method_config
@@ -240,17 +240,6 @@ def test_isdnet_discriminators_learn_at_a_tenth_of_the_segmentor_rate():
     assert lr["confidence"] == pytest.approx(0.1 * lr["segmentor"]) == pytest.approx(lr["importance"])
     with pytest.raises(ConfigError, match="disc_lr_scale"):
         ISDNetConfig(disc_lr_scale=0)
-
-
-def test_size_warm_up_ends_after_its_steps_or_its_fraction_of_the_run():
-    method = SizeConstrained(SizeConfig(warmup_steps=300, warmup_fraction=0.2), _ctx())
-    rng = np.random.default_rng(0)
-    assert not method.warmed_up(StepData(rng, 10))  # run of unknown length: steps only
-    assert not method.warmed_up(StepData(rng, 10, fraction=0.1))
-    assert method.warmed_up(StepData(rng, 10, fraction=0.25))  # a short run: 20 % of it
-    assert method.warmed_up(StepData(rng, 300, fraction=0.01))  # a long run: 300 steps
-    with pytest.raises(ConfigError, match="warmup_fraction"):
-        SizeConfig(warmup_fraction=1.5)
 
 
 def test_extra_networks_run_like_the_segmentor():

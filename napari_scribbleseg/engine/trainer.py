@@ -402,7 +402,6 @@ class Trainer:
             ts = time.monotonic()
             batch = self.sampler.sample(cfg.batch_size, self.rng, self.device)
             data.step = self.step
-            data.fraction = fraction
             losses = method.train_step(batch, data)
             if not all(math.isfinite(v) for v in losses.values()):
                 raise ScribbleSegError(

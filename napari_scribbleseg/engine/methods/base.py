@@ -63,7 +63,6 @@ class StepData:
 
     rng: np.random.Generator
     step: int
-    fraction: float | None = None  # how far this run is (0-1) when its length is known
     unpaired_masks: Callable[[int], torch.Tensor] | None = None
     unlabeled: Callable[[int], torch.Tensor] | None = None
     extra: dict[str, Any] = field(default_factory=dict)

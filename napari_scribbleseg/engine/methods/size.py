@@ -113,13 +113,6 @@ class SizeConfig:
         default=300,
         metadata={"help": "steps of partial CE alone before the penalty (not in 004; see the method)"},
     )
-    warmup_fraction: float = field(
-        default=0.2,
-        metadata={
-            "help": "or this fraction of a run of known length (time budget, epochs, steps), if that "
-            "comes first: short runs get the penalty too"
-        },
-    )
 
     def __post_init__(self) -> None:
         parse_bounds(self.bounds)
@@ -129,8 +122,6 @@ class SizeConfig:
             raise ConfigError(f"margin must be in [0, 1), got {self.margin}")
         if self.dense_masks not in ("supervise", "sizes-only"):
             raise ConfigError(f"dense_masks must be supervise or sizes-only, got {self.dense_masks!r}")
-        if not 0 <= self.warmup_fraction <= 1:
-            raise ConfigError(f"warmup_fraction must be in [0, 1], got {self.warmup_fraction}")
         if self.slices < 1 or self.every < 1:
             raise ConfigError("slices and every must be >= 1")
 
@@ -184,12 +175,14 @@ class SizeConstrained(TrainingMethod):
     badly -- 0.52 mean Dice against 0.82 for partial CE alone in ``bench/methods.py``.)
 
     *Warm-up* (a deviation: 004 applies the penalty from the first step). The first ``warmup_steps``
-    (300) steps, or the first ``warmup_fraction`` (20 %) of a run of known length if that ends sooner
-    (a 60 s run in napari makes about 300 steps on a 2-core CPU), train with partial CE alone. From a
-    random start every soft size is about ``|Ω|/C``, far above most upper bounds and the absence bound,
-    so the penalty's uniform push towards background dominates the first updates and Adam's
-    second-moment estimates. Measured in ``bench/methods.py``
-    at 300 s: common bounds 0.684 → 0.802 mean Dice with the warm-up, tags only 0.788 → 0.810.
+    (300) steps train with partial CE alone. From a random start every soft size is about ``|Ω|/C``,
+    far above most upper bounds and the absence bound, so the penalty's uniform push towards background
+    dominates the first updates and Adam's second-moment estimates. Measured in ``bench/methods.py``
+    at 300 s: common bounds 0.684 → 0.802 mean Dice with the warm-up, tags only 0.788 → 0.810. The
+    warm-up is counted in steps, not as a share of the run, on purpose: a 60 s run on a 2-core CPU makes
+    about 300 steps, so there the penalty barely starts; ending the warm-up after 20 % of such a run
+    (~60 steps) collapsed every structure to background in ``bench/interactive.py`` (mean Dice 0.00-0.07
+    on 3 subjects, against 0.58-0.66 with the step count; ``bench/results/interactive_size.md``).
 
     *3D form* (``volume=True``, 004 Sec. 4.4): instead of slices, one training volume with a dense mask per
     size step is constrained, ``V_B = Σ_slices V_S`` within ``[0.9 τ_B, 1.1 τ_B]``. The exact gradient
@@ -422,13 +415,6 @@ class SizeConstrained(TrainingMethod):
         surrogate = c.weight * (grad * sub_size).sum() * (n_sl / m) / n_vox
         return surrogate, value
 
-    def warmed_up(self, data: StepData) -> bool:
-        """Whether the warm-up is over: ``warmup_steps`` steps or ``warmup_fraction`` of the run."""
-        c = self.config
-        if data.step >= c.warmup_steps:
-            return True
-        return data.fraction is not None and data.fraction >= c.warmup_fraction
-
     def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
         """Partial CE and, every ``every`` steps, the size penalty on the same patch batch.
 
@@ -446,7 +432,7 @@ class SizeConstrained(TrainingMethod):
         sup = self.supervised_loss(out["logits"], batch)
         losses = {"sup": float(sup.detach())}
         total = sup
-        apply = c.weight > 0 and self.warmed_up(data) and data.step % c.every == 0 and bool(data.cases)
+        apply = c.weight > 0 and data.step >= c.warmup_steps and data.step % c.every == 0 and bool(data.cases)
         if apply and not c.volume:
             term = self.patch_term(torch.softmax(out["logits"].float(), dim=1), batch, self.bounds(data))
             losses["size"] = float(term.detach())
