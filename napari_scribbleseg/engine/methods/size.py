@@ -185,7 +185,7 @@ class SizeConstrained(TrainingMethod):
     warm-up is counted in steps, not as a share of the run, on purpose: a 60 s run on a 2-core CPU makes
     about 300 steps, so there the penalty barely starts; ending the warm-up after 20 % of such a run
     (~60 steps) collapsed every structure to background in ``bench/interactive.py`` (mean Dice 0.00-0.07
-    on 3 subjects, against 0.58-0.66 with the step count; ``bench/results/interactive_size.md``).
+    on 3 subjects, against 0.58-0.66 with the step count; ``bench/results/interactive_size_fraction.md``).
 
     *3D form* (``volume=True``, 004 Sec. 4.4): instead of slices, one training volume with a dense mask per
     size step is constrained, ``V_B = Σ_slices V_S`` within ``[0.9 τ_B, 1.1 τ_B]``. The exact gradient
