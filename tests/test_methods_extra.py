@@ -450,6 +450,15 @@ def test_methods_train_with_two_annotators_and_a_dense_mask(method):
     assert trainer.sampler.n_annotators == 3  # two scribble sets + the dense row
 
 
+def test_size_penalty_waits_for_its_warm_up():
+    trainer = Trainer(_cases(), CLASSES, cfg("size", max_steps=2), {"every": 1}, PRE)  # default 300 steps
+    prog = [e for e in run(trainer) if isinstance(e, ev.Progress)]
+    assert prog and all("size" not in e.losses for e in prog)
+    trainer = Trainer(_cases(), CLASSES, cfg("size", max_steps=2), {"every": 1, "warmup_steps": 0}, PRE)
+    prog = [e for e in run(trainer) if isinstance(e, ev.Progress)]
+    assert prog and all("size" in e.losses for e in prog)
+
+
 def test_size_volume_form_with_dense_sizes_only():
     opts = {"volume": True, "dense_masks": "sizes-only", "every": 1, "warmup_steps": 0}
     trainer = Trainer(_cases(dense_first=True), CLASSES, cfg("size"), opts, PRE)
