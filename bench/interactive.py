@@ -25,6 +25,7 @@ def main() -> None:
     p.add_argument("--data", default=str(ROOT / "data" / "cardiac"))
     p.add_argument("--work", default=str(ROOT / "runs" / "interactive"))
     p.add_argument("--name", default="interactive", help="results file name (bench/results/NAME.md/json)")
+    p.add_argument("--extra", default="", help="extra train options, e.g. '--opt dice_weight=0'")
     args = p.parse_args()
     data, work = Path(args.data), Path(args.work)
     if not (data / "test/images").is_dir():
@@ -76,6 +77,7 @@ def main() -> None:
                     "--out",
                     str(model),
                     "--quiet",
+                    *args.extra.split(),
                 ]
             )
             wall = time.monotonic() - t
