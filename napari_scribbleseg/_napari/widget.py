@@ -780,6 +780,9 @@ class ScribbleSegWidget(QWidget):
                     f"{folder}: this model folder holds no training state (it was saved for prediction "
                     "only), so training cannot continue from it; press Train for a new model"
                 )
+            missing = [k for k in ("class_names", "train_config", "preprocess") if k not in meta]
+            if missing:
+                raise ValueError(f"{folder}: meta.json lacks {', '.join(missing)}; cannot continue it")
             names = tuple(meta["class_names"])
             if self.class_names() != names:
                 raise ValueError(
