@@ -4,7 +4,7 @@ Prints the losses every 50 steps, then the quantiles of D's confidence map on a 
 fraction of pixels above T_semi (the pixels 002's semi-supervised loss uses). A D that separates one-hot
 from softmax maps by softness alone drives the confidence to 0 everywhere.
 
-    python bench/isdnet_confidence.py --steps 300 --opt instance_noise=0 --opt disc_lr_scale=1
+    python bench/isdnet_confidence.py --steps 300 --opt disc_lr_scale=1
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def main() -> None:
         if isinstance(e, ev.Progress) and (e.step % 50 == 0 or e.step == 1):
             print(e.step, {k: round(v, 4) for k, v in e.losses.items()}, flush=True)
     method = trainer.method
-    # as in a training step (train mode, D's instance noise on): what L_semi's threshold sees
+    # as in a training step (train mode): what L_semi's threshold sees
     batch = trainer.sampler.sample(cfg.batch_size, trainer.rng, trainer.device)
     with torch.no_grad():
         probs = torch.softmax(method.forward(batch.image)["logits"].float(), dim=1)

@@ -101,15 +101,11 @@ class _AdversarialBase(TrainingMethod):
         base = torch.full((n,), 1.0 if real else -1.0, device=self.ctx.device)
         return torch.where(flip, -base, base)
 
-    def _set_disc_grad(self, on: bool) -> None:
-        for p in self.networks["discriminator"].parameters():
-            p.requires_grad_(on)
-
     def discriminator_step(self, fake: list[torch.Tensor], data: StepData) -> float:
         """Minimise a2 · V_LS(Δ) on unpaired (real) masks vs detached predictions (fake)."""
         n = fake[0].shape[0]
         real = one_hot_scales(data.unpaired_masks(n), self.ctx.n_classes, self.n_scales)
-        self._set_disc_grad(True)
+        self.set_trainable("discriminator", True)
         scores = self._disc(self._noisy([torch.cat([r, f.detach()]) for r, f in zip(real, fake)]))
         targets = torch.cat([self._labels(n, True, data), self._labels(n, False, data)])
         # V_LS(Δ) = 1/2 E[(Δ(y)-1)²] + 1/2 E[(Δ(ỹ)+1)²]: the mean over the 2n samples times 2 · 1/2
@@ -133,7 +129,7 @@ class _AdversarialBase(TrainingMethod):
         out = self.forward(batch.image)
         sup = self.supervised_loss(out["logits"], batch)
         fake = self.fake_scales(out)
-        self._set_disc_grad(False)
+        self.set_trainable("discriminator", False)
         adv = lsgan_generator_loss(self._disc(fake))
         a0 = (adv.detach() / sup.detach().clamp_min(1e-8)) if c.dynamic_a0 else torch.ones(())
         loss = a0 * sup + c.a1 * adv
@@ -147,7 +143,7 @@ class _AdversarialBase(TrainingMethod):
         out_u = self.forward(unl)
         fake_u = self.fake_scales(out_u)
         losses["disc"] = self.discriminator_step(fake_u, data)
-        self._set_disc_grad(False)
+        self.set_trainable("discriminator", False)
         adv_u = c.a3 * lsgan_generator_loss(self._disc(fake_u))
         self.step_optimizer("segmentor", adv_u)
         losses["adv_unlabeled"] = float(adv_u.detach())

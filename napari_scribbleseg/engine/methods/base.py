@@ -143,6 +143,11 @@ class TrainingMethod:
         """The network to call in a step (DDP-wrapped under torchrun)."""
         return self._wrapped[name]
 
+    def set_trainable(self, name: str, on: bool) -> None:
+        """Let network ``name`` collect gradients or not (frozen D in the segmentor's step)."""
+        for p in self.networks[name].parameters():
+            p.requires_grad_(on)
+
     def run(self, name: str, *inputs: Any) -> Any:
         """Call network ``name`` like the segmentor: under the run's autocast, CPU inputs channels-last.
 

@@ -197,10 +197,6 @@ class ISDNet(TrainingMethod):
         """D's per-pixel confidence logits for label maps (B, C, H, W)."""
         return self.run("confidence", maps).float()
 
-    def _set_grad(self, name: str, on: bool) -> None:
-        for p in self.networks[name].parameters():
-            p.requires_grad_(on)
-
     def _check_real_samples(self, data: StepData) -> None:
         if self._checked_real:
             return
@@ -223,7 +219,7 @@ class ISDNet(TrainingMethod):
         semi_on = data.step >= c.semi_warmup_steps and c.semi_weight > 0
         opt = self.optimizers["segmentor"]
         opt.zero_grad(set_to_none=True)
-        self._set_grad("confidence", False)
+        self.set_trainable("confidence", False)
 
         out = self.forward(batch.image)
         logits = out["logits"]
@@ -265,7 +261,7 @@ class ISDNet(TrainingMethod):
 
         real = self.real_maps(batch, data)
         if real is not None:
-            self._set_grad("confidence", True)
+            self.set_trainable("confidence", True)
             scores = self.confidence(torch.cat([real, probs.detach()]))
             n_real = real.shape[0]
             loss_d = _bce(scores[:n_real], 1.0).mean() + _bce(scores[n_real:], 0.0).mean()
