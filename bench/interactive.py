@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import time
 from pathlib import Path
 
-from methods import ROOT, STRUCTURES, run
+from methods import ROOT, STRUCTURES, bench_method, run
 
 
 def main() -> None:
@@ -57,55 +56,18 @@ def main() -> None:
             (one / "truth").mkdir(parents=True, exist_ok=True)
             shutil.copy(data / "test/images" / case, one / "images" / case)
             shutil.copy(data / "test/masks" / case, one / "truth" / case)
-            model, pred = one / f"model_{method}", one / f"pred_{method}"
-            t = time.monotonic()
-            run(
-                [
-                    "scribbleseg",
-                    "train",
-                    str(one / "images"),
-                    "--scribbles",
-                    str(work / "scribbles"),
-                    "--masks",
-                    str(data / "unpaired_masks"),
-                    "--classes",
-                    "background,RV,MYO,LV",
-                    "--method",
-                    method,
-                    "--time-budget",
-                    str(args.budget),
-                    "--out",
-                    str(model),
-                    "--quiet",
-                    *args.extra.split(),
-                ]
+            row = bench_method(
+                method,
+                data,
+                args.budget,
+                one,
+                args.extra.split(),
+                scribbles=[str(work / "scribbles")],
+                train_images=one / "images",
+                test_images=one / "images",
+                test_masks=one / "truth",
             )
-            wall = time.monotonic() - t
-            run(["scribbleseg", "predict", "--model", str(model), "--out", str(pred), str(one / "images")])
-            ej = one / f"eval_{method}.json"
-            run(
-                [
-                    "scribbleseg",
-                    "evaluate",
-                    "--pred",
-                    str(pred),
-                    "--truth",
-                    str(one / "truth"),
-                    "--json",
-                    str(ej),
-                ]
-            )
-            res = json.loads(ej.read_text())
-            rows.append(
-                {
-                    "method": method,
-                    "case": case,
-                    "train_wall_s": round(wall, 1),
-                    "dice": res["mean"]["dice"],
-                    "dice_mean": res["mean"]["dice_mean"],
-                    "hd95_mean": res["mean"]["hd95_mean"],
-                }
-            )
+            rows.append({"case": case, **row})
             print(json.dumps(rows[-1]), flush=True)
     out = ROOT / "results"
     out.mkdir(exist_ok=True)

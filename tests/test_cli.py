@@ -188,6 +188,21 @@ def test_bad_scribbles_are_named(dataset, tmp_path, capsys):
     assert rc == 1 and "c1.nii.gz" in err and "9" in err
 
 
+def test_training_without_background_scribbles_warns(dataset, tmp_path, capsys):
+    d = dataset
+    for f in sorted((d / "train/scribbles").glob("*.nii.gz")):
+        img = nib.load(f)
+        s = np.asarray(img.dataobj)
+        nib.save(nib.Nifti1Image(np.where(s == 1, 0, s).astype(s.dtype), img.affine, img.header), f)
+    args = ["train", str(d / "train/images"), "--scribbles", str(d / "train/scribbles")]
+    args += ["--classes", "background,ring,disk", "--out", str(tmp_path / "m"), *TINY]
+    assert main([*args, "--method", "pce"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: nobody scribbled background" in err and "train size" in err
+    assert main([*args, "--method", "size"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_predict_refuses_to_overwrite_inputs(dataset, tmp_path, capsys):
     d = dataset
     assert (

@@ -204,3 +204,31 @@ def test_a_batch_without_scribbles_skips_the_update(tiny_cases):
     losses = m.train_step(batch, StepData(np.random.default_rng(0), 0))
     assert losses["loss"] == 0.0
     assert all(torch.equal(a, b) for a, b in zip(before, m.segmentor.parameters()))
+
+
+def _without(cases, value: int):
+    """Copies of ``cases`` whose scribbles lose every pixel of scribble value ``value``."""
+    from napari_scribbleseg.data.dataset import Case
+
+    out = []
+    for c in cases:
+        scribbles = [np.where(s == value, 0, s).astype(s.dtype) for s in c.scribbles]
+        out.append(Case(c.image, c.spacing, scribbles, None, c.name))
+    return out
+
+
+def _notes(cases, method: str) -> tuple[str, ...]:
+    trainer = Trainer(cases, CLASSES, cfg(method, max_steps=1), preprocess=PRE)
+    started = run(trainer)[0]
+    assert isinstance(started, ev.Started)
+    return started.notes
+
+
+def test_started_warns_about_classes_nobody_annotated(tiny_cases):
+    assert _notes(tiny_cases, "pce") == ()
+    no_background = _notes(_without(tiny_cases, 1), "pce")
+    assert len(no_background) == 1 and "nobody scribbled background" in no_background[0]
+    # size's bounds teach the background, so it does not warn about it
+    assert _notes(_without(tiny_cases, 1), "size") == ()
+    no_disk = _notes(_without(tiny_cases, 3), "size")
+    assert len(no_disk) == 1 and "nobody annotated disk" in no_disk[0]

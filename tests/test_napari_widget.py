@@ -210,6 +210,21 @@ def test_worker_error_is_a_notification_and_the_session_survives(session, qtbot,
     assert widget.session.trainer.step == 2
 
 
+def test_a_class_nobody_scribbled_is_a_warning_notification(session, qtbot, monkeypatch):
+    viewer, widget, image, mask, path, aff = session
+    layer, _ = paint_scribbles(viewer, widget, mask)
+    layer.data[layer.data == 1] = 0  # no background scribbles at all
+    layer.refresh()
+    shown = []
+    monkeypatch.setattr("napari.utils.notifications.show_warning", lambda msg: shown.append(msg))
+    widget.method_combo.setCurrentText("pce")
+    widget.stop_value.setValue(2)
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert len(shown) == 1 and "nobody scribbled background" in shown[0], shown
+    assert widget.session.trainer.step == 2  # a warning, not an error
+
+
 def test_closing_the_viewer_stops_training(session, qtbot):
     from napari_scribbleseg.engine import events as E
 

@@ -875,6 +875,11 @@ class ScribbleSegWidget(QWidget):
             self.status.setText(
                 f"{what} {ev.method} on {ev.device} ({ev.precision}), {ev.n_train_slices} annotated slices"
             )
+            if ev.notes:
+                from napari.utils.notifications import show_warning
+
+                for note in ev.notes:
+                    show_warning(note)
         elif isinstance(ev, E.Progress):
             loss = ev.losses.get("loss", next(iter(ev.losses.values()), float("nan")))
             if ev.fraction is not None:

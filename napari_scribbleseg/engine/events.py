@@ -22,7 +22,11 @@ class Event:
 
 @dataclass(frozen=True)
 class Started(Event):
-    """Training starts: what it runs on and with how much data."""
+    """Training starts: what it runs on and with how much data.
+
+    ``notes`` are warnings about the training data that do not stop training but likely spoil it
+    (e.g. a class nobody scribbled); show them to the user.
+    """
 
     method: str
     device: str
@@ -30,6 +34,7 @@ class Started(Event):
     n_train_slices: int
     n_val_volumes: int
     resumed: bool
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,8 @@ class TrainingMethod:
     #: the method can use unpaired masks but also trains without them (the trainer does not require them)
     unpaired_masks_optional: ClassVar[bool] = False
     uses_unlabeled: ClassVar[bool] = False
+    #: the method learns where structures end without background scribbles (e.g. from size bounds)
+    learns_unscribbled_background: ClassVar[bool] = False
 
     def __init__(self, config: Any, ctx: MethodContext) -> None:
         self.config = config
