@@ -81,7 +81,7 @@ def bench_method(
     wall = time.monotonic() - t
     m = re.search(r"after (\d+) steps, ([\d.]+) slices/s", out)
     t = time.monotonic()
-    run(["scribbleseg", "predict", "--model", str(model), "--out", str(pred), str(test_images)])
+    pred_out = run(["scribbleseg", "predict", "--model", str(model), "--out", str(pred), str(test_images)])
     n_test = len(list(test_images.glob("*.nii*")))
     pred_time = (time.monotonic() - t) / max(n_test, 1)
     res_json = work / f"eval_{label}.json"
@@ -98,6 +98,7 @@ def bench_method(
         ]
     )
     res = json.loads(res_json.read_text())
+    peaks = [re.search(r"peak memory (\d+) MiB RSS", text) for text in (out, pred_out)]
     return {
         "method": label,
         "budget_s": budget,
@@ -105,6 +106,8 @@ def bench_method(
         "steps": int(m.group(1)) if m else None,
         "slices_per_s": float(m.group(2)) if m else None,
         "predict_s_per_volume": round(pred_time, 2),
+        "train_peak_rss_mib": int(peaks[0].group(1)) if peaks[0] else None,
+        "predict_peak_rss_mib": int(peaks[1].group(1)) if peaks[1] else None,
         "dice": res["mean"]["dice"],
         "hd95": res["mean"]["hd95"],
         "dice_mean": res["mean"]["dice_mean"],
@@ -134,9 +137,10 @@ def markdown(rows: list[dict], title: str) -> str:
         + " | ".join(f"Dice {s}" for s in STRUCTURES)
         + " | Dice mean | "
         + " | ".join(f"HD95 {s} (mm)" for s in STRUCTURES)
-        + " | HD95 mean | slices/s | train wall (s) |"
+        + " | HD95 mean | slices/s | train wall (s) | predict wall per volume (s)"
+        + " | peak RSS train / predict (MiB) |"
     )
-    sep = "|" + "---|" * (len(STRUCTURES) * 2 + 5)
+    sep = "|" + "---|" * (len(STRUCTURES) * 2 + 7)
     lines = [f"### {title}", "", head, sep]
     for r in rows:
         lines.append(
@@ -145,7 +149,8 @@ def markdown(rows: list[dict], title: str) -> str:
             + f" | **{r['dice_mean']:.3f}** | "
             + " | ".join(f"{r['hd95'][s]:.1f}" for s in STRUCTURES)
             + f" | {r['hd95_mean']:.1f} | "
-            f"{r['slices_per_s']} | {r['train_wall_s']} |"
+            f"{r['slices_per_s']} | {r['train_wall_s']} | {r.get('predict_s_per_volume', 'n/a')} | "
+            f"{r.get('train_peak_rss_mib') or 'n/a'} / {r.get('predict_peak_rss_mib') or 'n/a'} |"
         )
     return "\n".join(lines) + "\n"
 

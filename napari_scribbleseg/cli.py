@@ -345,9 +345,14 @@ def _report(events: Iterator[Any], opts: dict[str, Any], t_start: float) -> int:
                 print(e.details, file=sys.stderr)
             return 1
         elif isinstance(e, ev.Finished):
+            from .devices import format_peak_memory
+
+            memory = format_peak_memory()
             print(
                 f"finished ({e.reason}) after {e.step} steps, {speed:.1f} slices/s, in "
-                f"{time.monotonic() - t_start:.1f}s; model saved to {opts['out']}",
+                f"{time.monotonic() - t_start:.1f}s"
+                + (f", {memory}" if memory else "")
+                + f"; model saved to {opts['out']}",
                 flush=True,
             )
     return 0
@@ -373,6 +378,11 @@ def cmd_predict(opts: dict[str, Any]) -> int:
                 out / f"{io.case_name(img_path)}_entropy.nii.gz", entropy(probs), vol, protected=images
             )
         print(f"{img_path.name} -> {dest} ({time.monotonic() - t:.1f}s)", flush=True)
+    from .devices import format_peak_memory
+
+    memory = format_peak_memory()
+    if memory:
+        print(f"predicted {len(images)} volume(s); {memory}", flush=True)
     return 0
 
 

@@ -104,3 +104,35 @@ def configure_threads(n: int | None = None) -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+def peak_memory_mb() -> dict[str, float]:
+    """Peak memory of this process so far, in MiB.
+
+    ``rss``: resident memory (CPU side); ``cuda``, when torch has used CUDA: the most its caching
+    allocator held on the current GPU.
+    ``rss`` is missing where the platform does not report it (no :mod:`resource` module, e.g. Windows).
+    """
+    import sys
+
+    out: dict[str, float] = {}
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        resource = None
+    if resource is not None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        out["rss"] = peak / (1024**2 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
+    torch_mod = sys.modules.get("torch")
+    if torch_mod is not None and torch_mod.cuda.is_initialized():
+        out["cuda"] = torch_mod.cuda.max_memory_reserved() / 1024**2
+    return out
+
+
+def format_peak_memory() -> str:
+    """``"peak memory 1234 MiB RSS, 800 MiB CUDA"`` (empty when nothing is known)."""
+    mem = peak_memory_mb()
+    parts = [f"{mem['rss']:.0f} MiB RSS"] if "rss" in mem else []
+    if "cuda" in mem:
+        parts.append(f"{mem['cuda']:.0f} MiB CUDA")
+    return "peak memory " + ", ".join(parts) if parts else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import nibabel as nib
 import numpy as np
@@ -71,7 +72,9 @@ def test_train_predict_evaluate(dataset, tmp_path, capsys):
             *TINY,
         ]
     )
-    assert rc == 0, capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert re.search(r"finished \(max-steps\) after 3 steps.*peak memory \d+ MiB RSS", captured.out)
     meta = json.loads((tmp_path / "model/meta.json").read_text())
     assert meta["class_names"] == ["background", "ring", "disk"] and meta["method"] == "aag"
     assert (
