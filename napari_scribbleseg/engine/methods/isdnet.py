@@ -12,7 +12,7 @@ from ...errors import ConfigError
 from ...labels import IGNORE
 from ...losses import class_weighted_dice_loss, partial_cross_entropy
 from ...models.confidence import ConfidenceNetwork, ImportanceWeightNetwork
-from .base import MethodContext, StepData, TrainingMethod, register_method
+from .base import MethodContext, StepData, TrainingMethod, dense_share, register_method
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,10 @@ class ISDNet(TrainingMethod):
         return loss
 
     def supervised_loss(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Scribble loss summed over annotators; dense rows: weighted CE + the Dice of 002 Eq. 2."""
+        """Scribble loss summed over annotators; dense rows: weighted CE + the Dice of 002 Eq. 2.
+
+        Both dense terms are weighted by the share of dense patches in the batch (:func:`dense_share`).
+        """
         total = super().supervised_loss(logits, batch)
         if self.config.dice_weight > 0 and bool(batch.dense.any()):
             probs = torch.softmax(logits.float(), dim=1)
@@ -146,8 +149,8 @@ class ISDNet(TrainingMethod):
                 if bool(batch.dense[a].any()):
                     t = batch.targets[a]
                     dense_t = torch.where(batch.dense[a][:, None, None], t, torch.full_like(t, IGNORE))
-                    total = total + self.config.dice_weight * class_weighted_dice_loss(
-                        probs, dense_t, self.dice_weights
+                    total = total + dense_share(batch.dense[a]) * self.config.dice_weight * (
+                        class_weighted_dice_loss(probs, dense_t, self.dice_weights)
                     )
         return total
 
