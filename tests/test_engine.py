@@ -187,6 +187,22 @@ def test_validation_split_and_time_budget(tiny_cases):
     assert events[-1].elapsed < 3.0 * 1.1 + 0.5
 
 
+def test_volumes_with_dense_masks_stay_in_training(tiny_cases):
+    from napari_scribbleseg.data.dataset import Case
+
+    from .conftest import tiny_volume
+
+    cases = []
+    for i in range(6):
+        c = tiny_cases[i % 3]
+        dense = tiny_volume(i % 3)[1] if i < 2 else None  # volumes 0 and 1 also have a dense mask
+        cases.append(Case(c.image, c.spacing, c.scribbles, dense, f"c{i}"))
+    for seed in range(8):
+        trainer = Trainer(cases, CLASSES, cfg("pce", val_fraction=0.2, seed=seed), preprocess=PRE)
+        trainer._setup()
+        assert len(trainer.val_ids) == 1 and trainer.val_ids[0] >= 2, (seed, trainer.val_ids)
+
+
 def test_a_batch_without_scribbles_skips_the_update(tiny_cases):
     from napari_scribbleseg.data.dataset import Batch
     from napari_scribbleseg.engine.methods import StepData

@@ -345,6 +345,26 @@ def test_sizes_only_ignores_dense_rows_in_the_supervised_loss():
     assert other.supervised_loss(other.forward(batch.image)["logits"], batch) > 0
 
 
+def test_a_dense_patch_counts_like_a_scribbled_one():
+    from napari_scribbleseg.engine.methods.base import NoOptions
+    from napari_scribbleseg.engine.methods.simple import PCE
+    from napari_scribbleseg.losses import partial_cross_entropy, weighted_partial_cross_entropy
+
+    torch.manual_seed(0)
+    method = PCE(NoOptions(), _ctx())
+    targets = torch.full((2, 4, 32, 32), IGNORE)
+    targets[0, :, 10:12, 10:20] = 1  # scribbles on every patch
+    targets[1, 0] = torch.randint(0, 3, (32, 32))  # a dense mask on the first of 4 patches
+    dense = torch.tensor([[False] * 4, [True, False, False, False]])
+    batch = Batch(torch.randn(4, 1, 32, 32), targets, dense, torch.ones(4, 32, 32, dtype=bool))
+    logits = method.forward(batch.image)["logits"]
+    dense_t = torch.full_like(targets[1], IGNORE)
+    dense_t[0] = targets[1, 0]
+    dense_term = weighted_partial_cross_entropy(logits, dense_t)
+    expected = partial_cross_entropy(logits, targets[0]) + 0.25 * dense_term  # 1 dense patch of 4
+    assert torch.isclose(method.supervised_loss(logits, batch), expected)
+
+
 def test_size_patch_term_scales_upper_bounds_and_uses_visible_dense_sizes():
     method = SizeConstrained(SizeConfig(weight=1.0), _ctx())
     b = method._compute_bounds([_prepared(np.full((1, 2, 8, 8), IGNORE), [False])], [])
