@@ -106,11 +106,12 @@ def configure_threads(n: int | None = None) -> int:
     return n
 
 
-def peak_memory_mb() -> dict[str, float]:
+def peak_memory_mib() -> dict[str, float]:
     """Peak memory of this process so far, in MiB.
 
     ``rss``: resident memory (CPU side); ``cuda``, when torch has used CUDA: the most its caching
     allocator held on the current GPU.
+
     ``rss`` is missing where the platform does not report it (no :mod:`resource` module, e.g. Windows).
     """
     import sys
@@ -131,7 +132,7 @@ def peak_memory_mb() -> dict[str, float]:
 
 def format_peak_memory() -> str:
     """``"peak memory 1234 MiB RSS, 800 MiB CUDA"`` (empty when nothing is known)."""
-    mem = peak_memory_mb()
+    mem = peak_memory_mib()
     parts = [f"{mem['rss']:.0f} MiB RSS"] if "rss" in mem else []
     if "cuda" in mem:
         parts.append(f"{mem['cuda']:.0f} MiB CUDA")
