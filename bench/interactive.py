@@ -1,5 +1,5 @@
 """Benchmark: the interactive case — one volume, scribbles on 3 of its slices, a 60 s budget, whole volume
-predicted (issue 2). Uses the held-out test subjects of the cardiac sample (their masks make the
+predicted. Uses the held-out test subjects of the cardiac sample (their masks make the
 scribbles and score the prediction) and the CLI, so wall time includes loading.
 
     python bench/interactive.py --budget 60 --methods pce,crf,aag --subjects 3

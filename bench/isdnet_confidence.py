@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from napari_scribbleseg import io
 from napari_scribbleseg.config import PreprocessConfig, TrainConfig
-from napari_scribbleseg.data import io
 from napari_scribbleseg.data.dataset import Case
 from napari_scribbleseg.engine import events as ev
 from napari_scribbleseg.engine.trainer import Trainer

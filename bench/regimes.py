@@ -1,4 +1,4 @@
-"""Benchmark: the data regimes of 001 Sec. V on the cardiac sample, at the same time budget (issue 4).
+"""Benchmark: the data regimes of 001 Sec. V on the cardiac sample, at the same time budget.
 
 Rows, each trained with the real CLI and scored on the held-out test subjects:
 

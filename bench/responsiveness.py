@@ -37,30 +37,28 @@ if sys.platform.startswith("linux"):
 
 
 NOTES = """
-## What keeps the viewer responsive (and what it cost before)
+## What keeps the viewer responsive
 
-Measured with this script on the 2-core machine, while other benchmarks kept 1-2 cores busy (load
-average 2-5): the first version stalled the event loop for **2.1 s** (p99 96 ms, 26 stalls > 100 ms).
-Each cause was found with the stall attribution above (``stalls_over_50ms_detail``) and fixed:
+Each item avoids a main-thread stall that the stall attribution above (``stalls_over_50ms_detail``) finds
+on the 2-core machine:
 
-- **5 preview layers made at the first preview** (prediction, attention per scale): 1.5 s. Now made one
-  per event-loop turn, 60 ms apart, at Train time, before the CPU is busy (the attention scales are
-  predicted by a 1-slice forward pass).
-- **Full cyclic GC (generation 2) over napari's and torch's millions of objects** in the main thread:
-  314 ms. Now `gc.freeze()` once the engine is loaded; later full collections take 15-30 ms.
-- **The first optimiser imports `torch._dynamo` and sympy (~800 modules)** in the training thread,
-  holding the GIL: bursts of 180-250 ms. Now imported by the start-up worker (`session.warm_up`) when
-  the dock opens.
-- **torch imported in the main thread when the dock opens**: a 1.2-2.7 s freeze. Now the method list
-  loads in a worker and the dock appears at once.
-- **Training threads competing with the GUI thread for the CPU**: repaints after a slider move 100-200 ms
-  late. Now the training thread runs at nice +10 (torch's threads inherit it) with CPUs - 1 threads.
+- **Preview layers are made at Train time**, one per event-loop turn, 60 ms apart, before the CPU is busy
+  (the attention scales come from a 1-slice forward pass); making the 5 layers (prediction, attention per
+  scale) at the first preview stalls the loop for about 1.5 s.
+- **`gc.freeze()` once the engine is loaded**: a full cyclic collection over napari's and torch's objects
+  in the main thread takes about 314 ms; after the freeze, 15-30 ms.
+- **The start-up worker imports `torch._dynamo` and sympy (~800 modules)** when the dock opens; imported
+  by the first optimiser step in the training thread they hold the GIL for bursts of 180-250 ms.
+- **The method list loads in a worker** and the dock appears at once; importing torch in the main thread
+  freezes it for 1.2-2.7 s.
+- **The training thread runs at nice +10** (torch's threads inherit it) with CPUs - 1 threads; at equal
+  priority, repaints after a slider move come 100-200 ms late.
 
-Training speed: with two other busy processes, 1 torch thread trained ~10x faster than 2 (OpenMP threads
-spin-wait for a descheduled partner); on a quieter machine 2 threads were 1.5x faster (see
-``responsiveness_threads2.json``) with the same worst stall. The widget defaults to CPUs - 1 threads.
+Threads: with two other busy processes, 1 torch thread trains ~10x faster than 2 (OpenMP threads
+spin-wait for a descheduled partner); on a quiet machine 2 threads train ~1.5x faster with the same
+worst stall. The widget uses CPUs - 1 threads.
 
-Left: the engine loading at dock-open time still stalls once for ~250 ms (dlopen of libtorch and module
+Not avoided: loading the engine when the dock opens stalls once for ~250 ms (dlopen of libtorch and module
 imports in the worker hold the GIL), outside any training run.
 """
 
@@ -152,12 +150,12 @@ def main(argv: list[str] | None = None) -> dict:
     ready_s = warm.nsecsElapsed() / 1e9
     warm_timer.stop()
     warm_late = np.diff(np.asarray(warm_ticks)) - 10.0
-    widget.method_combo.setCurrentText(args.method)
-    widget.device_combo.setCurrentText("cpu")
-    widget.stop_kind.setCurrentText("seconds")
-    widget.stop_value.setValue(args.seconds)
+    widget.settings.method_combo.setCurrentText(args.method)
+    widget.settings.device_combo.setCurrentText("cpu")
+    widget.settings.stop_kind.setCurrentText("seconds")
+    widget.settings.stop_value.setValue(args.seconds)
     if args.threads:
-        widget.train_form.set_values({"threads": str(args.threads)})
+        widget.settings.train_form.set_values({"threads": args.threads})
     for _ in range(20):  # let the window settle
         app.processEvents()
         time.sleep(0.02)
@@ -198,8 +196,8 @@ def main(argv: list[str] | None = None) -> dict:
 
         return wrapper
 
-    widget._on_event = timed(lambda ev: f"handle {type(ev).__name__}", widget._on_event)
-    widget._make_next_preview_layer = timed(lambda: "make a preview layer", widget._make_next_preview_layer)
+    widget.training.on_event = timed(lambda ev: f"handle {type(ev).__name__}", widget.training.on_event)
+    widget.previews.make_next_layer = timed(lambda: "make a preview layer", widget.previews.make_next_layer)
     scroll = timed(lambda: "scroll slider", scroll)
 
     scroller = QTimer()
@@ -243,7 +241,7 @@ def main(argv: list[str] | None = None) -> dict:
     timer.start()
     scroller.start()
     marks["train_clicked"] = clock.nsecsElapsed() / 1e6
-    widget.train_btn.click()
+    widget.training.train_btn.click()
 
     # napari's own event loop (app.exec_) until the worker is done
     def check_done() -> None:
@@ -289,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict:
         "target_ms": 200,
         "method": args.method,
         "time_budget_s": args.seconds,
-        "torch_threads": int(widget.train_config().threads or torch.get_num_threads()),
+        "torch_threads": int(widget.settings.train_config().threads or torch.get_num_threads()),
         "settings": "default TrainConfig (width 16, depth 5, batch 12) and PreprocessConfig (patch 128); "
         "cardiac sample, scribbles on every slice; slider moved every 500 ms",
         "widget_constructor_ms": open_ms,

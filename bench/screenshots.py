@@ -72,17 +72,17 @@ def main(argv: list[str] | None = None) -> None:
             time.sleep(0.01)
 
     wait(lambda: widget.ready, 120)
-    widget.method_combo.setCurrentText("aag")
-    widget.device_combo.setCurrentText("cpu")
-    widget.stop_kind.setCurrentText("seconds")
-    widget.stop_value.setValue(args.seconds + 60)  # stopped by hand below
-    widget.train_form.set_values({"width": args.width, "preview_every": 2.0})
-    widget.pre_form.set_values({"patch_size": args.patch})
+    widget.settings.method_combo.setCurrentText("aag")
+    widget.settings.device_combo.setCurrentText("cpu")
+    widget.settings.stop_kind.setCurrentText("seconds")
+    widget.settings.stop_value.setValue(args.seconds + 60)  # stopped by hand below
+    widget.settings.train_form.set_values({"width": args.width, "preview_every": 2.0})
+    widget.settings.pre_form.set_values({"patch_size": args.patch})
     image = viewer.layers["cardiac"]
     viewer.dims.set_point(0, image.data_to_world((5, 0, 0))[0])  # a mid-ventricular slice
     events: list = []
     widget.event_handled.connect(events.append)
-    widget.train_btn.click()
+    widget.training.train_btn.click()
     t0 = time.monotonic()
     wait(
         lambda: time.monotonic() - t0 > args.seconds and any(isinstance(e, E.Preview) for e in events),
@@ -101,13 +101,13 @@ def main(argv: list[str] | None = None) -> None:
     wait(lambda: False, 0.5)
     viewer.screenshot(str(out / "attention.png"), canvas_only=False, flash=False)
 
-    widget.stop_btn.click()
+    widget.training.stop_btn.click()
     wait(lambda: not widget.busy, 60)
     for la in att:
         la.visible = False
     viewer.layers["cardiac prediction"].opacity = 0.5
-    widget.uncertainty_check.setChecked(True)
-    widget.predict_btn.click()
+    widget.files.uncertainty_check.setChecked(True)
+    widget.files.predict_btn.click()
     wait(lambda: not widget.busy, 300)
     viewer.layers["cardiac uncertainty"].visible = False
     viewer.layers.selection.active = viewer.layers["cardiac prediction"]

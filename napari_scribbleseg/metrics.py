@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from .data import io
+from . import io
 from .errors import DataError, LabelError
 
 __all__ = [
@@ -165,7 +165,7 @@ def hd95_per_class(
     n_classes
         Number of classes including background (K + 1).
     spacing
-        Voxel size along each array axis (mm), e.g. :attr:`napari_scribbleseg.data.io.NiftiVolume.spacing`.
+        Voxel size along each array axis (mm), e.g. :attr:`napari_scribbleseg.io.NiftiVolume.spacing`.
 
     Returns
     -------

@@ -1,14 +1,24 @@
-"""Shared fixtures: tiny, seeded synthetic volumes (fast on a CPU)."""
+"""Shared fixtures: tiny, seeded synthetic volumes (fast on a CPU).
+
+Test modules never import each other or a ``conftest.py``: what several modules share is a fixture here
+(or in the ``conftest.py`` of their folder). Pure helper functions are handed out as session-scoped
+fixtures (``tiny_volume(seed)``, ``scribbles_from(mask)``), so module-scoped fixtures can use them too.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from napari_scribbleseg.data.dataset import Case
 
+CLASSES = ("background", "ring", "disk")
+SPACING = (1.5, 1.5, 6.0)
 
-def tiny_volume(seed: int = 0, shape=(48, 48, 4), spacing=(1.5, 1.5, 6.0)):
+
+def _tiny_volume(seed: int = 0, shape=(48, 48, 4), spacing=SPACING) -> tuple[np.ndarray, np.ndarray]:
     """A bright disk (class 2) inside a dark ring (class 1) on noise; slice axis last. Returns image, mask."""
     rng = np.random.default_rng(seed)
     nx, ny, nz = shape
@@ -25,7 +35,7 @@ def tiny_volume(seed: int = 0, shape=(48, 48, 4), spacing=(1.5, 1.5, 6.0)):
     return image, mask
 
 
-def scribbles_from(mask: np.ndarray, rng_seed: int = 0) -> np.ndarray:
+def _scribbles_from(mask: np.ndarray, rng_seed: int = 0) -> np.ndarray:
     """Crude scribbles: a few annotated pixels per class per slice (scribble encoding)."""
     from scipy import ndimage
 
@@ -42,22 +52,39 @@ def scribbles_from(mask: np.ndarray, rng_seed: int = 0) -> np.ndarray:
     return s
 
 
+@pytest.fixture(scope="session")
+def classes() -> tuple[str, ...]:
+    """The class names of :func:`tiny_volume`'s masks."""
+    return CLASSES
+
+
+@pytest.fixture(scope="session")
+def tiny_volume() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """``tiny_volume(seed=0, shape=(48, 48, 4))`` -> (image, mask): a disk in a ring, slice axis last."""
+    return _tiny_volume
+
+
+@pytest.fixture(scope="session")
+def scribbles_from() -> Callable[..., np.ndarray]:
+    """``scribbles_from(mask, rng_seed=0)`` -> a few scribbled pixels per class and slice."""
+    return _scribbles_from
+
+
 @pytest.fixture
-def tiny_cases():
+def tiny_cases() -> list[Case]:
+    """Three scribbled tiny volumes (no dense masks)."""
     cases = []
     for i in range(3):
-        img, mask = tiny_volume(i)
-        cases.append(Case(img, (1.5, 1.5, 6.0), [scribbles_from(mask, i)], None, f"case{i}"))
+        img, mask = _tiny_volume(i)
+        cases.append(Case(img, SPACING, [_scribbles_from(mask, i)], None, f"case{i}"))
     return cases
 
 
 @pytest.fixture
-def tiny_masks():
+def tiny_masks() -> list[Case]:
+    """Two unpaired masks (other subjects) for the adversarial methods."""
     out = []
     for i in range(2):
-        _, mask = tiny_volume(10 + i)
-        out.append(Case(np.zeros(mask.shape, np.float32), (1.5, 1.5, 6.0), [], mask, f"mask{i}"))
+        _, mask = _tiny_volume(10 + i)
+        out.append(Case(np.zeros(mask.shape, np.float32), SPACING, [], mask, f"mask{i}"))
     return out
-
-
-CLASSES = ("background", "ring", "disk")

@@ -6,8 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from napari_scribbleseg import metrics
-from napari_scribbleseg.data import io
+from napari_scribbleseg import io, metrics
 from napari_scribbleseg.errors import DataError, LabelError
 
 

@@ -220,7 +220,7 @@ class LayerGeometry:
         Uses the source header when there is one (qform/sform codes, units kept), else a fresh header
         with the affine.
         """
-        from ..data.io import NiftiVolume
+        from ..io import NiftiVolume
 
         dummy = np.broadcast_to(np.zeros((), np.uint8), self.shape)
         if self.header is not None:

@@ -11,7 +11,7 @@ from .layers import LayerData, image_layer_data, labels_layer_data
 
 
 def _sample(name: str) -> list[LayerData]:
-    from ..data.sample import load_sample_volume
+    from ..data.samples import load_sample_volume
 
     s = load_sample_volume(name)
     geom = LayerGeometry.from_affine(s.affine, s.image.shape)

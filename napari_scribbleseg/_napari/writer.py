@@ -2,8 +2,8 @@
 
 A Labels layer is written on the grid of the image it belongs to: its data goes back to the file's axis
 order, and the NIfTI file gets the source image's affine and header geometry (qform/sform and codes,
-zooms, units; see :func:`napari_scribbleseg.data.io.write_labels`). Masks (predictions, ground truth) keep
-the *mask* encoding and get a JSON sidecar of class names; scribble layers keep the *scribble* encoding
+zooms, units; see :func:`napari_scribbleseg.io.write_labels`, which also writes the class-name sidecar).
+Masks (predictions, ground truth) keep the *mask* encoding; scribble layers keep the *scribble* encoding
 and their sidecar says so, so that the reader opens them again as scribbles.
 """
 
@@ -38,11 +38,10 @@ def _geometry_from_meta(data: np.ndarray, meta: dict[str, Any]) -> LayerGeometry
 
 
 def _nifti_path(path: str | Path) -> Path:
+    from ..io import is_nifti
+
     p = Path(path)
-    low = p.name.lower()
-    if not (low.endswith(".nii") or low.endswith(".nii.gz")):
-        p = p.with_name(p.name + ".nii.gz")
-    return p
+    return p if is_nifti(p) else p.with_name(p.name + ".nii.gz")
 
 
 def write_labels_nifti(
@@ -80,29 +79,11 @@ def write_labels_nifti(
     napari_scribbleseg.errors.LabelError
         Values outside the class list.
     """
-    from ..data.io import sidecar_path, write_json_atomic, write_labels
-    from ..labels import check_label_values
+    from ..io import write_labels
 
     p = _nifti_path(path)
     labels = np.ascontiguousarray(geometry.from_napari(np.asarray(data)))
-    reference = geometry.reference()
-    if kind == "mask":
-        return write_labels(p, labels, reference, class_names=class_names)
-    # scribbles: same file rules, own sidecar (the io sidecar is for masks)
-    if class_names is not None:
-        check_label_values(
-            labels, len(class_names), kind="scribbles", source=p.name, require_annotation=False
-        )
-    write_labels(p, labels, reference)
-    if class_names is not None:
-        side = sidecar_path(p)
-        content = {
-            "encoding": "scribbles",
-            "classes": {str(i): n for i, n in enumerate(class_names)},
-            "source": reference.path.name if reference.path is not None else None,
-        }
-        write_json_atomic(side, content)
-    return p
+    return write_labels(p, labels, geometry.reference(), class_names=class_names, kind=kind)
 
 
 def write_labels(path: str, data: Any, meta: dict[str, Any]) -> list[str]:

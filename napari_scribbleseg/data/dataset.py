@@ -1,9 +1,9 @@
-"""In-memory training data: volumes cut into slices, and a patch sampler with augmentation.
+"""In-memory training data: volumes cut into slices, and the samplers that draw training patches.
 
 Training draws square patches (``PreprocessConfig.patch_size``) at the run's in-plane spacing, centred in
 the annotated region of a slice: the background scribble usually surrounds the organ, so this keeps full
-resolution on thin structures at a fraction of the cost of whole slices. Augmentation (random rotation,
-zoom, optional flips, intensity jitter) runs batched on the training device with ``grid_sample``.
+resolution on thin structures at a fraction of the cost of whole slices. The patches are augmented by
+:mod:`.augment` (random rotation, zoom, optional flips, intensity jitter, batched on the training device).
 Prediction uses whole slices (the networks are fully convolutional).
 """
 
@@ -17,6 +17,8 @@ import numpy as np
 from ..config import PreprocessConfig
 from ..errors import DataError
 from ..labels import IGNORE, check_label_values, scribbles_to_target
+from ..scribbles.enclosed import enclosed_background
+from .augment import crop_side, jitter_intensity, random_thetas, warp_batch
 from .slices import SliceGeometry, normalize_intensity, to_slices
 
 
@@ -112,80 +114,6 @@ def prepare_case(case: Case, pre: PreprocessConfig, target_spacing: float) -> Pr
     return PreparedCase(
         case.name, geom, image.astype(np.float32), targets, np.asarray(dense, dtype=bool), drawn
     )
-
-
-def enclosed_background(target: np.ndarray, n_bins: int = 72, min_coverage: float = 0.6) -> np.ndarray:
-    """Label as background what lies outside a background scribble drawn around the structures.
-
-    Annotators scribble background "approximately around the heart, while leaving the rest of the
-    pixels unlabeled" (001 Sec. IV-A): the rest is background they did not bother to mark, as outside
-    a GrabCut lasso. With scribbles on a few slices only, a network that never sees that far tissue
-    labelled happily calls it a structure (issue 2, interactive case). This deviates from the papers,
-    which leave those pixels unlabeled; ``PreprocessConfig.enclosed_background`` turns it off.
-
-    In polar coordinates around the centroid of the structure scribbles, each of ``n_bins`` angular
-    sectors takes the nearest background-scribble radius beyond the structure scribbles of that sector
-    (and its neighbours). Sectors without one (gaps in the ring), or whose nearest one lies far beyond
-    the ring's median radius (a far stroke seen through a gap), are interpolated from their neighbours.
-    Pixels beyond that radius become background -- a random subset of them, as many as the pixels drawn
-    on the slice, so that they do not outweigh the user's scribbles. Nothing changes unless background
-    lies beyond the structures in at least ``min_coverage`` of the directions, and nothing changes if a
-    structure scribble lies outside the ring (then the background scribble does not enclose it).
-
-    Parameters
-    ----------
-    target
-        One slice of training targets: class indices, ``0`` background, ``IGNORE`` not annotated, at
-        isotropic in-plane spacing.
-    n_bins
-        Number of angular sectors.
-    min_coverage
-        Fraction of sectors that must hold background beyond the structures.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``target`` with (a subset of) the pixels outside set to ``0`` (a copy when anything changes).
-    """
-    fg = target > 0
-    bg = target == 0
-    if not fg.any() or not bg.any():
-        return target
-    h, w = target.shape
-    ys, xs = np.nonzero(fg)
-    cy, cx = ys.mean(), xs.mean()
-    yy, xx = np.mgrid[0:h, 0:w]
-    radius = np.hypot(yy - cy, xx - cx)
-    angle = np.arctan2(yy - cy, xx - cx)
-    sector = ((angle + np.pi) / (2 * np.pi) * n_bins).astype(np.int64) % n_bins
-    r_fg = np.zeros(n_bins)
-    np.maximum.at(r_fg, sector[fg], radius[fg])
-    # a structure spans neighbouring sectors too: background inside that span is not "around" it
-    r_fg = np.max([np.roll(r_fg, k) for k in (-2, -1, 0, 1, 2)], axis=0)
-    beyond = bg & (radius > r_fg[sector])
-    r_ring = np.full(n_bins, np.inf)
-    np.minimum.at(r_ring, sector[beyond], radius[beyond])
-    known = np.isfinite(r_ring)
-    if known.mean() < min_coverage:
-        return target
-    # in a gap of the ring, the nearest background may be a far stroke: bridge the gap instead of
-    # opening a channel out to that stroke
-    known &= r_ring <= 1.5 * np.median(r_ring[known]) + 2.0
-    centres = (np.arange(n_bins) + 0.5) / n_bins * 2 * np.pi - np.pi
-    limit = np.interp(angle, centres[known], r_ring[known], period=2 * np.pi)
-    outside = radius > limit + 1.0
-    if (fg & outside).any():
-        return target
-    implied = outside & (target == IGNORE)
-    n_drawn = int((target != IGNORE).sum())
-    if implied.sum() > n_drawn:
-        # sparse, spread-out dots: as many as were drawn, so the user's own scribbles keep their weight
-        # in losses averaged over annotated pixels (all of it drowned the structure scribbles)
-        rng = np.random.default_rng(n_drawn)
-        implied &= rng.random(implied.shape) < n_drawn / implied.sum()
-    out = target.copy()
-    out[implied] = 0
-    return out
 
 
 def median_in_plane_spacing(cases: Sequence[Case], axis: int | None = None) -> float:
@@ -310,69 +238,12 @@ class PatchSampler:
         theta = random_thetas(n, rng, self.pre, self.crop, augment).to(device)
         image, target, valid_t = warp_batch(theta, image, target, valid_t, self.size)
         if augment:
-            image = self._intensity(image, rng)
+            image = jitter_intensity(image, rng)
         # one patch pixel spans |det A| (crop/size)^2 slice pixels (A: theta's linear part)
         area_scale = 1.0 / (torch.linalg.det(theta[:, :, :2].float()).abs() * (self.crop / self.size) ** 2)
         return Batch(
             image, target.long(), torch.from_numpy(dense).to(device), valid_t[:, 0] > 0.5, source, area_scale
         )
-
-    @staticmethod
-    def _intensity(image, rng: np.random.Generator):
-        import torch
-
-        n = image.shape[0]
-        scale = torch.from_numpy(np.exp(rng.normal(0, 0.1, n)).astype(np.float32)).to(image.device)
-        shift = torch.from_numpy(rng.normal(0, 0.1, n).astype(np.float32)).to(image.device)
-        return image * scale[:, None, None, None] + shift[:, None, None, None]
-
-
-def crop_side(pre: PreprocessConfig) -> int:
-    """Side (even) of the window cropped before augmentation.
-
-    Large enough that rotation and zoom-out of a ``patch_size`` patch stay inside real data where the
-    slice allows.
-    """
-    return int(np.ceil(pre.patch_size * 1.45 * (1 + pre.scale_range) / 2) * 2)
-
-
-def random_thetas(n: int, rng: np.random.Generator, pre: PreprocessConfig, crop: int, augment: bool):
-    """Per-sample affine matrices (n, 2, 3) for :func:`warp_batch`.
-
-    Random rotation, zoom and optional flips of a ``pre.patch_size`` patch taken from the centre of a
-    ``crop``-sided window.
-    """
-    import torch
-
-    ratio = pre.patch_size / crop
-    out = np.zeros((n, 2, 3), np.float32)
-    for k in range(n):
-        ang = np.deg2rad(rng.uniform(-1, 1) * pre.rotation_degrees) if augment else 0.0
-        s = ratio * (1 + rng.uniform(-1, 1) * pre.scale_range if augment else 1.0)
-        fx = -1.0 if augment and pre.flips and rng.random() < 0.5 else 1.0
-        fy = -1.0 if augment and pre.flips and rng.random() < 0.5 else 1.0
-        c, sn = np.cos(ang), np.sin(ang)
-        out[k, :, :2] = s * np.array([[c * fx, -sn * fy], [sn * fx, c * fy]])
-    return torch.from_numpy(out)
-
-
-def warp_batch(theta, image, target, valid, size: int):
-    """Apply per-sample affine ``theta`` (n, 2, 3): bilinear for images, nearest for labels.
-
-    ``image`` (n, 1, R, R); ``target`` (A, n, R, R) float (IGNORE kept); ``valid`` (n, 1, R, R).
-    Returns tensors of side ``size``.
-    """
-    import torch.nn.functional as F
-
-    n = image.shape[0]
-    grid = F.affine_grid(theta, [n, 1, size, size], align_corners=False)
-    image = F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    valid = F.grid_sample(valid, grid, mode="nearest", padding_mode="zeros", align_corners=False)
-    a = target.shape[0]
-    # labels: shift by one so that padding (0) becomes IGNORE after the shift back
-    t = target.permute(1, 0, 2, 3) + 1.0  # (n, A, R, R)
-    t = F.grid_sample(t, grid, mode="nearest", padding_mode="zeros", align_corners=False) - 1.0
-    return image, t.permute(1, 0, 2, 3).reshape(a, n, size, size), valid
 
 
 class MaskSampler:

@@ -7,6 +7,7 @@ Gates" (001), Sec. III.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -26,12 +27,33 @@ from .base import MethodContext, StepData, TrainingMethod, register_method
 class AdversarialConfig:
     """Loss weights and GAN tricks of 001 Sec. III-B/C (defaults are the paper's)."""
 
-    a1: float = field(default=0.1, metadata={"help": "weight of the adversarial loss on scribbled batches"})
-    a2: float = field(default=0.2, metadata={"help": "weight of the discriminator loss"})
-    a3: float = field(default=0.2, metadata={"help": "weight of the adversarial loss on unlabeled batches"})
+    adv_weight: float = field(
+        default=0.1,
+        metadata={"help": "weight of the adversarial loss on scribbled batches (a1 in 001 Sec. III-C: 0.1)"},
+    )
+    disc_weight: float = field(
+        default=0.2, metadata={"help": "weight of the discriminator loss (a2 in 001 Sec. III-C: 0.2)"}
+    )
+    adv_unlabeled_weight: float = field(
+        default=0.2,
+        metadata={"help": "weight of the adversarial loss on unlabeled batches (a3 in 001 Sec. III-C: 0.2)"},
+    )
     label_flip: float = field(default=0.1, metadata={"help": "probability of flipping real/fake labels"})
     instance_noise: float = field(default=0.2, metadata={"help": "σ of Gaussian noise on the finest input"})
-    dynamic_a0: bool = field(default=True, metadata={"help": "a0 = |V_LS(S)| / |L_SUP| (else a0 = 1)"})
+    dynamic_sup_weight: bool = field(
+        default=True,
+        metadata={
+            "help": "weight the supervised loss by |V_LS(S)| / |L_SUP| (dynamic a0 of 001 Sec. III-C; else 1)"
+        },
+    )
+
+    #: old option name -> current name (saved ``meta.json`` files and ``--opt`` use the old ones)
+    option_aliases: ClassVar[dict[str, str]] = {
+        "a1": "adv_weight",
+        "a2": "disc_weight",
+        "a3": "adv_unlabeled_weight",
+        "dynamic_a0": "dynamic_sup_weight",
+    }
 
 
 def one_hot_scales(mask: torch.Tensor, n_classes: int, n_scales: int) -> list[torch.Tensor]:
@@ -102,24 +124,25 @@ class _AdversarialBase(TrainingMethod):
         return torch.where(flip, -base, base)
 
     def discriminator_step(self, fake: list[torch.Tensor], data: StepData) -> float:
-        """Minimise a2 · V_LS(Δ) on unpaired (real) masks vs detached predictions (fake)."""
+        """Minimise ``disc_weight`` · V_LS(Δ) (a2 of 001) on unpaired (real) masks vs detached predictions."""
         n = fake[0].shape[0]
         real = one_hot_scales(data.unpaired_masks(n), self.ctx.n_classes, self.n_scales)
         self.set_trainable("discriminator", True)
         scores = self._disc(self._noisy([torch.cat([r, f.detach()]) for r, f in zip(real, fake)]))
         targets = torch.cat([self._labels(n, True, data), self._labels(n, False, data)])
         # V_LS(Δ) = 1/2 E[(Δ(y)-1)²] + 1/2 E[(Δ(ỹ)+1)²]: the mean over the 2n samples times 2 · 1/2
-        loss = self.config.a2 * 2.0 * lsgan_discriminator_loss_targets(scores, targets)
+        loss = self.config.disc_weight * 2.0 * lsgan_discriminator_loss_targets(scores, targets)
         self.step_optimizer("discriminator", loss)
         return float(loss.detach())
 
     def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
         """One round of the alternating game of 001 Sec. III-C.
 
-        1. Scribbled batch: ``L = a0 L_SUP + a1 V_LS(Σ)`` with ``a0 = ‖V_LS(Σ)‖ / ‖L_SUP‖``; segmentor step.
-        2. Discriminator step ``a2 V_LS(Δ)`` with unpaired masks as real samples.
+        1. Scribbled batch: ``L = a0 L_SUP + a1 V_LS(Σ)`` with ``a0 = ‖V_LS(Σ)‖ / ‖L_SUP‖``
+           (``dynamic_sup_weight``) and ``a1`` = ``adv_weight``; segmentor step.
+        2. Discriminator step ``a2 V_LS(Δ)`` (``a2`` = ``disc_weight``) with unpaired masks as real samples.
         3. With unlabeled images: their predictions are the fake samples of step 2, then a segmentor step
-           on ``a3 V_LS(Σ)`` with the updated discriminator.
+           on ``a3 V_LS(Σ)`` (``a3`` = ``adv_unlabeled_weight``) with the updated discriminator.
 
         Without unlabeled images, step 2 uses the (detached) predictions of the scribbled batch as fake
         samples: the scribbled images serve as the unlabeled set, which saves a segmentor pass per step
@@ -131,8 +154,8 @@ class _AdversarialBase(TrainingMethod):
         fake = self.fake_scales(out)
         self.set_trainable("discriminator", False)
         adv = lsgan_generator_loss(self._disc(fake))
-        a0 = (adv.detach() / sup.detach().clamp_min(1e-8)) if c.dynamic_a0 else torch.ones(())
-        loss = a0 * sup + c.a1 * adv
+        a0 = (adv.detach() / sup.detach().clamp_min(1e-8)) if c.dynamic_sup_weight else torch.ones(())
+        loss = a0 * sup + c.adv_weight * adv
         self.step_optimizer("segmentor", loss)
         losses = {"sup": float(sup.detach()), "adv": float(adv.detach()), "loss": float(loss.detach())}
 
@@ -144,7 +167,7 @@ class _AdversarialBase(TrainingMethod):
         fake_u = self.fake_scales(out_u)
         losses["disc"] = self.discriminator_step(fake_u, data)
         self.set_trainable("discriminator", False)
-        adv_u = c.a3 * lsgan_generator_loss(self._disc(fake_u))
+        adv_u = c.adv_unlabeled_weight * lsgan_generator_loss(self._disc(fake_u))
         self.step_optimizer("segmentor", adv_u)
         losses["adv_unlabeled"] = float(adv_u.detach())
         return losses
@@ -155,7 +178,8 @@ class AAG(_AdversarialBase):
     """Segmentor with Adversarial Attention Gates + multi-scale mask discriminator (001 Sec. III).
 
     WPCE on scribbles, LSGAN against unpaired masks at 4 scales, dynamic weight a0, a1 = 0.1,
-    a2 = a3 = 0.2, 10 % label flips, instance noise σ = 0.2. The cyclical learning rate of the paper
+    a2 = a3 = 0.2 (options ``adv_weight``, ``disc_weight``, ``adv_unlabeled_weight``), 10 % label flips,
+    instance noise σ = 0.2. The cyclical learning rate of the paper
     (10⁻⁴-10⁻⁵, period 20 epochs) is ``--lr-schedule cyclical``; the default schedule is the trainer's
     cosine decay from 10⁻³, because the paper's rates converge over hours on a GPU while our budget is
     minutes on a CPU.

@@ -7,24 +7,26 @@ segmentation" (003).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from ...data.dataset import Batch
 from ...errors import ConfigError
-from ...losses import attentive_similarity_loss, masked_crf_loss
+from ...losses import attentive_similarity_loss
 from ...models.attention import AttentiveSimilarity
 from .base import MethodContext, RegularisedMethod, register_method
+from .crf import CRFTermConfig, crf_term
 
 
 @dataclass(frozen=True)
-class AttenScribbleConfig:
-    """Options of AttenScribble (defaults from 003 Sec. 3.2 where it gives them)."""
+class AttenScribbleConfig(CRFTermConfig):
+    """Options of AttenScribble: the masked CRF term (:class:`CRFTermConfig`) and the attention terms.
 
-    crf_weight: float = field(
-        default=0.1, metadata={"help": "λ_mcrf, weight of the masked CRF loss (003: 0.1)"}
-    )
+    Defaults from 003 Sec. 3.2 where it gives them.
+    """
+
     atn_weight: float = field(
         default=0.1, metadata={"help": "λ_atn, weight of the attentive similarity loss (003: 0.1)"}
     )
@@ -45,27 +47,27 @@ class AttenScribbleConfig:
         default=12,
         metadata={"help": "window radius of the attentive similarity loss, in input pixels (003: not given)"},
     )
-    sigma_intensity: float = field(
-        default=0.15, metadata={"help": "σ of the CRF intensity kernel (normalised units)"}
-    )
-    sigma_xy: float = field(default=6.0, metadata={"help": "σ of the CRF position kernel (pixels)"})
-    crf_radius: int = field(default=2, metadata={"help": "CRF window radius at the reduced resolution"})
-    crf_downsample: int = field(default=2, metadata={"help": "resolution reduction of the CRF term"})
     warmup_steps: int = field(
         default=0, metadata={"help": "steps of partial CE alone before the CRF and attention terms"}
     )
 
+    option_aliases: ClassVar[dict[str, str]] = {
+        "sigma_intensity": "crf_sigma_intensity",
+        "sigma_xy": "crf_sigma_xy",
+    }
+
     def __post_init__(self) -> None:
-        if self.crf_weight < 0 or self.atn_weight < 0:
-            raise ConfigError("crf_weight and atn_weight must be >= 0")
+        super().__post_init__()
+        if self.atn_weight < 0:
+            raise ConfigError(f"atn_weight must be >= 0, got {self.atn_weight}")
         if self.level is not None and self.level < 0:
             raise ConfigError(f"level must be >= 0, got {self.level}")
         if self.heads < 1:
             raise ConfigError(f"heads must be >= 1, got {self.heads}")
-        if self.atn_sigma <= 0 or self.sigma_intensity <= 0 or self.sigma_xy <= 0:
-            raise ConfigError("the σ options must be > 0")
-        if self.atn_radius < 1 or self.crf_radius < 1 or self.crf_downsample < 1:
-            raise ConfigError("atn_radius, crf_radius and crf_downsample must be >= 1")
+        if self.atn_sigma <= 0:
+            raise ConfigError(f"atn_sigma must be > 0, got {self.atn_sigma}")
+        if self.atn_radius < 1:
+            raise ConfigError(f"atn_radius must be >= 1, got {self.atn_radius}")
 
 
 @register_method
@@ -76,19 +78,19 @@ class AttenScribble(RegularisedMethod):
 
     - ``l_seg``: partial CE on the scribbles (003 Eq. 1), summed over annotators; dense-mask rows (mixed
       supervision) use weighted CE like every method (:meth:`TrainingMethod.supervised_loss`).
-    - ``l_mcrf``: the masked CRF loss of 003 Sec. 2.2 (Eq. 4-5), on unannotated pixels inside the image,
-      computed as in the ``crf`` method (:func:`~napari_scribbleseg.losses.masked_crf_loss`).
+    - ``l_mcrf``: the masked CRF term of 003 Sec. 2.2 (Eq. 4-5) on unannotated pixels inside the image,
+      the same term and options as the ``crf`` method
+      (:func:`~napari_scribbleseg.engine.methods.crf.crf_term`).
     - The segmentor is :class:`~napari_scribbleseg.models.attention.UNetSSA` ("unet-ssa"): the
       multi-head self-attention module of 003 Sec. 2.3 on encoder level ``level``, its output added to
-      that feature map. 003 Sec. 3.2 puts it on the third encoder layer (``level=2``, 1/4 resolution);
-      our default is ``level=3`` (1/8): see the deviations.
+      that feature map.
     - ``l_atn`` (003 Eq. 6): ``S = sigmoid(Conv¹ˣ¹(softmax(A) + softmax(A)ᵀ))`` over all heads, times the
       distance decay ``M[p,q] = exp(-‖p-q‖²/2σ²)``, as the pairwise kernel over ``P̃`` (the prediction
       area-averaged to the attention grid), on the pairs of a ``(2r+1)²`` window inside ``Ω_U`` at that
       grid (a low-resolution pixel is in ``Ω_U`` when all the pixels it covers are). Gradients reach the
       prediction, the attention (Q, K and the encoder) and the 1 × 1 mixing weights.
 
-    Deviations from 003, and why:
+    Deviations from 003, and why (measurements in ``docs/methods/attenscribble.md``):
 
     - The 1 × 1 convolution producing ``S`` has learnable non-negative mixing weights summing to one, with
       a fixed gain (the number of positions) and offset (``-2``) (see
@@ -96,26 +98,21 @@ class AttenScribble(RegularisedMethod):
       gradients that lower ``S`` everywhere, which switches the loss off (or inverts it) over a long run.
     - The module is added to the encoder feature (residual, projection initialised at zero) rather than
       replacing it, so training starts from the plain UNet.
-    - ``level=3`` instead of 003's 2, for CPU time: at level 2 a training step took 2.4x that of ``pce``
-      (28 against 68 slices/s) and, at the same 300 s budget, AttenScribble ended below ``pce`` (0.785
-      against 0.817 mean Dice, ``bench/results/methods_session1.md``); at level 3 the attention is
-      16x cheaper. ``--opt level=2`` restores the paper's placement (e.g. on a GPU).
+    - ``level=3`` (1/8 resolution) instead of 003's 2 (1/4), for CPU time: the attention is 16x cheaper;
+      at level 2 a training step takes 2.4x that of ``pce`` on a 2-core CPU. ``--opt level=2`` restores
+      the paper's placement (e.g. on a GPU).
     - σ and r of ``l_atn`` are not given in 003; they are set in input pixels (σ = 8, r = 12: 2 and 3
-      grid pixels at 003's level 2) and converted to the attention grid, so that moving the attention a
-      level deeper does not widen the loss's reach. Fixed in grid pixels, level 3 made it a Potts-like
-      smoothing over ±24 input pixels while the learned similarity is still near-uniform: at 300 s on
-      the cardiac sample, 0.816 mean Dice that way, 0.858 in input pixels, 0.875 with ``atn_weight=0``
-      (``bench/results/attenscribble_*.md``); the loss still costs the thin myocardium most.
-      The window is ``‖q-p‖∞ <= r`` as in our masked CRF implementation.
+      grid pixels at 003's level 2) and converted to the attention grid, so that the attention level does
+      not change the loss's reach (0.858 mean Dice on the cardiac sample at 300 s, ``bench/methods.py``;
+      0.816 with σ and r fixed in grid pixels). The window is ``‖q-p‖∞ <= r`` as in the masked CRF.
     - Partial CE is the mean over scribbled pixels (003 Eq. 1); optimiser and schedule are the trainer's
       (Adam, cosine) instead of SGD with polynomial decay (003 Sec. 3.2).
 
     Cost: at 128-pixel patches and ``level=2`` the attention is 1024 × 1024 per head and image (2 heads,
-    batch 12: ~100 MB of attention probabilities kept for backward), 2.4x the time of a ``pce`` step on a
-    2-core CPU; ``level=3`` (256 × 256) is 16x cheaper (see
-    :class:`~napari_scribbleseg.models.attention.SpatialSelfAttention`). 003 does not give the number of
-    heads; we use 2 (more heads cost memory traffic, not multiply-adds). At inference whole slices are
-    processed in row chunks. The attention each position receives is streamed as a preview map
+    batch 12: ~100 MB of attention probabilities kept for backward); ``level=3`` (256 × 256) is 16x
+    cheaper (see :class:`~napari_scribbleseg.models.attention.SpatialSelfAttention`). 003 does not give
+    the number of heads; we use 2 (more heads cost memory traffic, not multiply-adds). At inference whole
+    slices are processed in row chunks. The attention each position receives is streamed as a preview map
     (``"scale 1/8"`` at level 3) like the AAG attention maps.
     """
 
@@ -149,15 +146,7 @@ class AttenScribble(RegularisedMethod):
         omega_u = self.unannotated(batch)
         terms = {}
         if c.crf_weight > 0:
-            terms["crf"] = c.crf_weight * masked_crf_loss(
-                probs,
-                batch.image,
-                omega_u,
-                sigma_intensity=c.sigma_intensity,
-                sigma_xy=c.sigma_xy,
-                radius=c.crf_radius,
-                downsample=c.crf_downsample,
-            )
+            terms["crf"] = crf_term(c, probs, batch.image, omega_u)
         if c.atn_weight > 0:
             factor = 2**self.level
             p_small = F.avg_pool2d(probs, factor) if factor > 1 else probs

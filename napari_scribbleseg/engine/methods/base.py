@@ -4,6 +4,12 @@ A method owns its networks, optimisers and ``train_step``; the
 :class:`~napari_scribbleseg.engine.trainer.Trainer` owns iteration, time budget, learning-rate
 schedule, validation, checkpoints, events and seeding. A new method is one module defining a
 :class:`TrainingMethod` subclass registered in :data:`METHODS`.
+
+Options are a frozen dataclass (``TrainingMethod.Config``). Options shared by several methods live in
+one dataclass that their configs inherit (e.g. :class:`~napari_scribbleseg.engine.methods.crf.CRFTermConfig`),
+so they have one name everywhere; a renamed option keeps loading from old ``meta.json`` files through
+the config's ``option_aliases`` (old name -> new name, applied by
+:func:`napari_scribbleseg.config.from_dict`).
 """
 
 from __future__ import annotations
@@ -74,10 +80,9 @@ def dense_share(dense: torch.Tensor) -> torch.Tensor:
     """Share of a batch's patches with a dense mask, the weight of a dense-mask loss term.
 
     Each loss term is a mean over its own pixels, so without this weight the one or two dense patches of a
-    batch weighed as much as all its scribbled patches together. With 2 of 16 training volumes densely
-    annotated (``bench/methods.py --extra "--full-masks ..."``, 300 s), ``pce`` then fell from 0.834
-    (scribbles only) to 0.789 mean Dice (0.792 with unweighted CE, so not the class weights); with this
-    weight it rises to 0.861.
+    batch weigh as much as all its scribbled patches together: with 2 of 16 training volumes densely
+    annotated, ``pce`` then scores below scribbles alone (0.789 against 0.834 mean Dice at 300 s); with it
+    the dense masks help (``bench/methods.py --extra "--full-masks ..."``, ``bench/results/dense10.md``).
     """
     return dense.float().mean()
 

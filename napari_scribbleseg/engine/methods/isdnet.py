@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -33,8 +34,9 @@ class ISDNetConfig:
     dice_weight: float = field(
         default=1.0, metadata={"help": "weight of the class-weighted Dice next to partial CE on scribbles"}
     )
-    background_weight: float = field(
-        default=0.2, metadata={"help": "Dice weight w_c of the background; structures have 1 (002: 0.2)"}
+    dice_background_weight: float = field(
+        default=0.2,
+        metadata={"help": "class weight w_c of the background in the Dice loss; structures: 1 (002: 0.2)"},
     )
 
     disc_lr_scale: float = field(
@@ -45,10 +47,14 @@ class ISDNetConfig:
         },
     )
 
+    #: old option name -> current name (saved ``meta.json`` files and ``--opt`` use the old ones)
+    option_aliases: ClassVar[dict[str, str]] = {"background_weight": "dice_background_weight"}
+
     def __post_init__(self) -> None:
         if self.disc_lr_scale <= 0:
             raise ConfigError(f"disc_lr_scale must be > 0, got {self.disc_lr_scale}")
-        if min(self.adv_weight, self.semi_weight, self.dice_weight, self.background_weight) < 0:
+        weights = (self.adv_weight, self.semi_weight, self.dice_weight, self.dice_background_weight)
+        if min(weights) < 0:
             raise ConfigError("ISDNet weights must be >= 0")
         if not 0 <= self.semi_threshold < 1:
             raise ConfigError(f"semi_threshold must be in [0, 1), got {self.semi_threshold}")
@@ -83,8 +89,8 @@ class ISDNet(TrainingMethod):
 
     - Supervised term: partial CE + ``dice_weight`` · the class-weighted Dice of Eq. 2 restricted to the
       scribbled pixels (a "partial Dice"), summed over annotators. Dense masks (mixed supervision) get the
-      base weighted CE plus Eq. 2 on all their pixels. Class weights: ``background_weight`` (0.2, 002's
-      value for LiTS) for the background and 1 for every structure (002's 1.2/2.2 are liver/lesion
+      base weighted CE plus Eq. 2 on all their pixels. Class weights: ``dice_background_weight`` (0.2,
+      002's value for LiTS) for the background and 1 for every structure (002's 1.2/2.2 are liver/lesion
       specific).
     - D's real samples: unpaired masks (one-hot, all classes) when given, else the dense masks of the
       batch (padding counted as background, like unpaired masks); the method needs one of the two. Fake
@@ -113,7 +119,7 @@ class ISDNet(TrainingMethod):
     def __init__(self, config: ISDNetConfig, ctx: MethodContext) -> None:
         super().__init__(config, ctx)
         w = torch.ones(ctx.n_classes, device=ctx.device)
-        w[0] = config.background_weight
+        w[0] = config.dice_background_weight
         self.dice_weights = w
         self._checked_real = False
 

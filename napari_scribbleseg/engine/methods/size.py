@@ -5,67 +5,29 @@ Kervadec et al., "Constrained-CNN losses for weakly supervised segmentation" (00
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from ...config import check_fields
 from ...data.dataset import Batch
 from ...errors import ConfigError
 from ...labels import IGNORE
 from ...losses import size_constraint_loss, size_penalty
 from .base import MethodContext, StepData, TrainingMethod, register_method
-
-_BOUND = re.compile(
-    r"^\s*(?P<name>[^=]+?)\s*=\s*(?P<lo>\d+(?:\.\d*)?)\s*(?:-|\.\.|:)\s*(?P<hi>\d+(?:\.\d*)?|inf)\s*$",
-    re.IGNORECASE,
-)
-
-
-def parse_bounds(text: Any) -> dict[str, tuple[float, float]]:
-    """Parse per-structure size bounds such as ``"LV=60-2000,MYO=50-1500"``.
-
-    Items are separated by ``,`` or ``;``; each is ``NAME=MIN-MAX`` (``MIN..MAX`` and ``MIN:MAX`` also
-    work; ``MAX`` may be ``inf``), in pixels at the training resolution. ``NAME`` is a class name or its
-    label value (mask encoding). An empty text means no bounds.
-
-    Raises
-    ------
-    ConfigError
-        Text that does not parse, ``MIN > MAX`` or a structure given twice.
-    """
-    if not isinstance(text, str):
-        raise ConfigError(
-            f"bounds must be text like 'LV=60-2000,MYO=50-1500', got {type(text).__name__} {text!r}"
-        )
-    out: dict[str, tuple[float, float]] = {}
-    seen: set[str] = set()
-    for item in re.split(r"[,;]", text):
-        if not item.strip():
-            continue
-        m = _BOUND.match(item)
-        if m is None:
-            raise ConfigError(
-                f"bounds: cannot read {item.strip()!r}; expected NAME=MIN-MAX in pixels at the training "
-                "resolution, e.g. 'LV=60-2000,MYO=50-1500'"
-            )
-        name, lo, hi = m["name"], float(m["lo"]), float(m["hi"])
-        if lo > hi:
-            raise ConfigError(f"bounds: {name}: the minimum {lo:g} is larger than the maximum {hi:g}")
-        if name.lower() in seen:
-            raise ConfigError(f"bounds: {name!r} is given twice")
-        seen.add(name.lower())
-        out[name] = (lo, hi)
-    return out
+from .size_bounds import SizeBounds, compute_bounds, parse_bounds, resolve_bound_names
 
 
 @dataclass(frozen=True)
 class SizeConfig:
     """Options of the size-constrained loss (defaults from 004 Sec. 4)."""
 
-    weight: float = field(default=1e-2, metadata={"help": "λ of the size penalty (004 Sec. 4.5: 1e-2)"})
+    size_weight: float = field(
+        default=1e-2, metadata={"help": "λ, weight of the size penalty (004 Sec. 4.5: 1e-2)"}
+    )
     bounds: str = field(
         default="",
         metadata={
@@ -94,7 +56,8 @@ class SizeConfig:
         default="supervise",
         metadata={
             "help": "supervise: dense masks train with CE and give individual bounds (004 Eq. 7); "
-            "sizes-only: they only give the bounds (004's individual-bounds protocol)"
+            "sizes-only: they only give the bounds (004's individual-bounds protocol)",
+            "choices": ("supervise", "sizes-only"),
         },
     )
     volume: bool = field(
@@ -117,55 +80,30 @@ class SizeConfig:
         },
     )
 
+    #: old option name -> current name (saved ``meta.json`` files and ``--opt`` use the old ones)
+    option_aliases: ClassVar[dict[str, str]] = {"weight": "size_weight"}
+
     def __post_init__(self) -> None:
         parse_bounds(self.bounds)
-        if self.weight < 0:
-            raise ConfigError(f"weight must be >= 0, got {self.weight}")
+        if self.size_weight < 0:
+            raise ConfigError(f"size_weight must be >= 0, got {self.size_weight}")
         if not 0 <= self.margin < 1:
             raise ConfigError(f"margin must be in [0, 1), got {self.margin}")
-        if self.dense_masks not in ("supervise", "sizes-only"):
-            raise ConfigError(f"dense_masks must be supervise or sizes-only, got {self.dense_masks!r}")
+        check_fields(self)
         if self.slices < 1 or self.every < 1:
             raise ConfigError("slices and every must be >= 1")
 
 
-@dataclass
-class _Bounds:
-    """Bounds of every annotated training slice, and of every volume that has them."""
-
-    items: list[tuple[int, int]]  # (case, slice) of the annotated slices
-    lower: np.ndarray  # (n_items, C) pixels
-    upper: np.ndarray  # (n_items, C) pixels, inf = unbounded
-    volumes: dict[int, tuple[np.ndarray, np.ndarray]]  # case -> (C,) lower, upper of the volume size
-    class_bounds: dict[int, tuple[float, float, str]]  # class -> (a, b, source) where present
-
-
-def _class_counts(stack: np.ndarray, n_classes: int) -> np.ndarray:
-    """(S, C) pixel count of every class on every slice of a (S, h, w) label stack."""
-    return np.stack([(stack == k).sum(axis=(1, 2)) for k in range(n_classes)], axis=1)
-
-
 @register_method
 class SizeConstrained(TrainingMethod):
-    """UNet + partial CE + the size-constraint penalty of 004 Eq. 2-3, λ = 10⁻².
+    """UNet + partial CE + the size-constraint penalty of 004 Eq. 2-3, λ = 10⁻² (``size_weight``).
 
     ``L = H(S) + λ C(V_S)``, ``V_S = Σ_p S_p`` the soft size of a structure (004 Eq. 2), ``C`` quadratic
     outside ``[a, b]`` and 0 inside (Eq. 3; :func:`~napari_scribbleseg.losses.size_penalty`), one term per
     structure (the background is only constrained when the user gives it bounds), divided by the number
     of pixels of the slice as in the authors' code (:func:`~napari_scribbleseg.losses.size_constraint_loss`).
-
-    Bounds of structure ``k`` on an annotated training slice, first rule that applies:
-
-    1. *individual* (004 Eq. 7): the slice has a dense mask: ``[0.9 τ, 1.1 τ]``, τ its size in the mask
-       (``[0, 0]`` when absent);
-    2. *present* (scribbled on the slice by any annotator): the user's bounds (``bounds``), else the
-       *common* bounds (Eq. 6: min/max size over the slices of the reference masks where ``k`` is present,
-       ×0.9/×1.1; references are the unpaired masks and the dense masks), else the *tag* bounds
-       ``[1, |Ω|]`` (Eq. 5);
-    3. *absent*: ``k`` has no scribble on this annotated slice. 004 Eq. 5 defines presence by the weak
-       annotation (``Ω_L ≠ ∅``), so with ``absent_if_unscribbled`` (default) the bounds are ``[0, 0]``:
-       whoever scribbles must scribble every structure visible on the slices they annotate. Without it, an
-       unscribbled structure only gets the upper bound of rule 2 (``[0, b]``), which is always safe.
+    The bounds of each annotated slice (individual, user, common, tag and absence bounds of 004 Eq. 5-7)
+    come from :func:`~napari_scribbleseg.engine.methods.size_bounds.compute_bounds`.
 
     *Patches vs slices.* Training batches are augmented crops of slices, so a structure's size in a patch
     is not its size on the slice: a crop can cut it and zoom scales areas by up to ``(1 ± scale_range)²``.
@@ -173,19 +111,16 @@ class SizeConstrained(TrainingMethod):
     for a crop (:meth:`patch_term`): upper bounds scaled by the patch's exact zoom, absence as is, lower
     bounds dropped except where a dense mask gives the visible size. Dropping lower bounds costs little:
     004 Sec. 5.5 (Table 4) finds that lowering the lower bound from 80 to 0 changes Dice by under 1 %,
-    while the upper bound is what matters. (A first version penalised two whole, un-augmented slices
-    per step in a second forward; their batch statistics differ from the patches' and it trained
-    badly -- 0.52 mean Dice against 0.82 for partial CE alone in ``bench/methods.py``.)
+    while the upper bound is what matters. Penalising whole un-augmented slices in a second forward
+    instead trains badly (their batch statistics differ from the patches'; ``docs/methods/size.md``).
 
     *Warm-up* (a deviation: 004 applies the penalty from the first step). The first ``warmup_steps``
     (300) steps train with partial CE alone. From a random start every soft size is about ``|Ω|/C``,
     far above most upper bounds and the absence bound, so the penalty's uniform push towards background
-    dominates the first updates and Adam's second-moment estimates. Measured in ``bench/methods.py``
-    at 300 s: common bounds 0.684 → 0.802 mean Dice with the warm-up, tags only 0.788 → 0.810. The
-    warm-up is counted in steps, not as a share of the run, on purpose: a 60 s run on a 2-core CPU makes
-    about 300 steps, so there the penalty barely starts; ending the warm-up after 20 % of such a run
-    (~60 steps) collapsed every structure to background in ``bench/interactive.py`` (mean Dice 0.00-0.07
-    on 3 subjects, against 0.58-0.66 with the step count; ``bench/results/interactive_size_fraction.md``).
+    dominates the first updates and Adam's second-moment estimates (common bounds at 300 s: 0.802 mean
+    Dice with the warm-up, 0.684 without; ``bench/methods.py``, ``docs/methods/size.md``). The warm-up is
+    counted in steps, not as a share of the run: a 60 s run on a 2-core CPU makes about 300 steps, and a
+    warm-up ending after 20 % of it collapsed every structure to background in ``bench/interactive.py``.
 
     *3D form* (``volume=True``, 004 Sec. 4.4): instead of slices, one training volume with a dense mask per
     size step is constrained, ``V_B = Σ_slices V_S`` within ``[0.9 τ_B, 1.1 τ_B]``. The exact gradient
@@ -210,29 +145,13 @@ class SizeConstrained(TrainingMethod):
 
     def __init__(self, config: SizeConfig, ctx: MethodContext) -> None:
         super().__init__(config, ctx)
-        self.user_bounds = self._resolve_user_bounds(parse_bounds(config.bounds), ctx)
-        self._bounds: _Bounds | None = None
+        self.user_bounds = resolve_bound_names(parse_bounds(config.bounds), ctx.class_names, ctx.n_classes)
+        self._bounds: SizeBounds | None = None
         self._bounds_source: tuple[Any, Any] | None = None
-        self._rows: tuple[_Bounds, dict[tuple[int, int], int]] | None = None
-
-    @staticmethod
-    def _resolve_user_bounds(
-        parsed: dict[str, tuple[float, float]], ctx: MethodContext
-    ) -> dict[int, tuple[float, float]]:
-        names = [n.lower() for n in ctx.class_names] or [str(k) for k in range(ctx.n_classes)]
-        out = {}
-        for name, ab in parsed.items():
-            if name.lower() in names:
-                out[names.index(name.lower())] = ab
-            elif name.isdigit() and int(name) < ctx.n_classes:
-                out[int(name)] = ab
-            else:
-                valid = ", ".join(ctx.class_names) if ctx.class_names else f"0..{ctx.n_classes - 1}"
-                raise ConfigError(f"bounds: unknown structure {name!r}; the classes are {valid}")
-        return out
+        self._rows: tuple[SizeBounds, dict[tuple[int, int], int]] | None = None
 
     # -- bounds ---------------------------------------------------------------------------------------
-    def bounds(self, data: StepData) -> _Bounds:
+    def bounds(self, data: StepData) -> SizeBounds:
         """Bounds of the training slices and volumes (computed once per set of training data)."""
         src = self._bounds_source
         if (
@@ -241,73 +160,21 @@ class SizeConstrained(TrainingMethod):
             or src[0] is not data.cases
             or src[1] is not data.reference_masks
         ):
-            self._bounds = self._compute_bounds(data.cases, data.reference_masks)
+            self._bounds = self.compute_bounds(data.cases, data.reference_masks)
             self._bounds_source = (data.cases, data.reference_masks)  # held: identity stays meaningful
         return self._bounds
 
-    def _compute_bounds(self, cases, reference_masks) -> _Bounds:
-        c, n_cls = self.config, self.ctx.n_classes
-        lo_f, hi_f = 1.0 - c.margin, 1.0 + c.margin
-        # common bounds over the reference masks (004 Eq. 6)
-        refs = [np.asarray(m) for m in reference_masks]
-        for pc in cases:
-            refs += [pc.targets[a] for a in np.flatnonzero(pc.dense)]
-        common: dict[int, tuple[float, float]] = {}
-        if c.common_bounds and refs:
-            counts = np.concatenate([_class_counts(r, n_cls) for r in refs])
-            for k in range(1, n_cls):
-                sizes = counts[:, k][counts[:, k] > 0]
-                if len(sizes):
-                    common[k] = (lo_f * float(sizes.min()), hi_f * float(sizes.max()))
-        class_bounds: dict[int, tuple[float, float, str]] = {}
-        for k in range(n_cls):
-            if k in self.user_bounds:
-                class_bounds[k] = (*self.user_bounds[k], "user")
-            elif k in common:
-                class_bounds[k] = (*common[k], "common")
-            elif k > 0:
-                class_bounds[k] = (1.0, np.inf, "tags")
-        items, lowers, uppers, volumes = [], [], [], {}
-        for ci, pc in enumerate(cases):
-            t = pc.targets
-            if t.shape[0] == 0:
-                continue
-            n_pix = float(t.shape[-1] * t.shape[-2])
-            annotated = (t != IGNORE).reshape(t.shape[0], t.shape[1], -1).any(axis=(0, 2))
-            scrib = t[~pc.dense]
-            dense_rows = np.flatnonzero(pc.dense)
-            dense_counts = _class_counts(t[dense_rows[0]], n_cls) if len(dense_rows) else None
-            if dense_counts is not None:
-                tau = dense_counts.sum(axis=0).astype(float)
-                volumes[ci] = (lo_f * tau, hi_f * tau)
-                volumes[ci][0][0], volumes[ci][1][0] = 0.0, np.inf  # background unconstrained
-            for s in np.flatnonzero(annotated):
-                lower = np.zeros(n_cls)
-                upper = np.full(n_cls, np.inf)
-                has_dense = dense_counts is not None and bool((t[dense_rows[0], s] != IGNORE).any())
-                present = [bool((scrib[:, s] == k).any()) for k in range(n_cls)]
-                for k in range(n_cls):
-                    if has_dense and k > 0:
-                        tau_k = float(dense_counts[s, k])
-                        lower[k], upper[k] = lo_f * tau_k, hi_f * tau_k
-                    elif k not in class_bounds:
-                        continue  # background without user bounds
-                    elif present[k] or k == 0:
-                        lower[k], upper[k] = class_bounds[k][0], min(class_bounds[k][1], n_pix)
-                    elif c.absent_if_unscribbled:
-                        lower[k], upper[k] = 0.0, 0.0
-                    else:
-                        upper[k] = class_bounds[k][1]
-                items.append((ci, int(s)))
-                lowers.append(lower)
-                uppers.append(upper)
-        shape = (len(items), n_cls)
-        return _Bounds(
-            items,
-            np.asarray(lowers, np.float32).reshape(shape),
-            np.asarray(uppers, np.float32).reshape(shape),
-            volumes,
-            class_bounds,
+    def compute_bounds(self, cases: Sequence[Any], reference_masks: Sequence[np.ndarray]) -> SizeBounds:
+        """Bounds of the annotated slices of ``cases`` under this config (see :mod:`.size_bounds`)."""
+        c = self.config
+        return compute_bounds(
+            cases,
+            reference_masks,
+            n_classes=self.ctx.n_classes,
+            user_bounds=self.user_bounds,
+            margin=c.margin,
+            common_bounds=c.common_bounds,
+            absent_if_unscribbled=c.absent_if_unscribbled,
         )
 
     def bounds_summary(self) -> dict[str, tuple[float, float, str]]:
@@ -362,7 +229,7 @@ class SizeConstrained(TrainingMethod):
             for m, mom in zip(bns, saved):
                 m.momentum = mom
 
-    def patch_term(self, probs: torch.Tensor, batch: Batch, b: _Bounds) -> torch.Tensor:
+    def patch_term(self, probs: torch.Tensor, batch: Batch, b: SizeBounds) -> torch.Tensor:
         """``λ Σ_k C(V_k)/|Ω|`` on the training patches themselves (004 Eq. 2-3), bounds made patch-safe.
 
         A patch shows part of its slice, zoomed: an upper bound ``b`` of the slice becomes
@@ -388,14 +255,14 @@ class SizeConstrained(TrainingMethod):
             sel = dense_any[:, None] & fg
             lower = torch.where(sel, lo_f * tau, lower)
             upper = torch.where(sel, hi_f * tau, upper)
-        return self.config.weight * size_constraint_loss(probs, lower, upper, batch.valid)
+        return self.config.size_weight * size_constraint_loss(probs, lower, upper, batch.valid)
 
-    def _row(self, b: _Bounds, ci: int, si: int) -> int:
+    def _row(self, b: SizeBounds, ci: int, si: int) -> int:
         if self._rows is None or self._rows[0] is not b:
             self._rows = (b, {item: r for r, item in enumerate(b.items)})
         return self._rows[1][(ci, si)]
 
-    def volume_term(self, data: StepData, b: _Bounds) -> tuple[torch.Tensor, float]:
+    def volume_term(self, data: StepData, b: SizeBounds) -> tuple[torch.Tensor, float]:
         """Surrogate whose gradient estimates that of ``λ C(V_B)/|Ω_B|`` (004 Sec. 4.4); and its value."""
         c = self.config
         vols = sorted(b.volumes)
@@ -411,14 +278,14 @@ class SizeConstrained(TrainingMethod):
         n_vox = float(n_sl * pc.image.shape[1] * pc.image.shape[2])
         lower = torch.from_numpy(b.volumes[ci][0]).float().to(size.device)
         upper = torch.from_numpy(b.volumes[ci][1]).float().to(size.device)
-        value = c.weight * float(size_penalty(size, lower, upper).sum()) / n_vox
+        value = c.size_weight * float(size_penalty(size, lower, upper).sum()) / n_vox
         # dC/dV = 2 (V - b) above, 2 (V - a) below, 0 inside
         grad = 2.0 * (torch.relu(size - upper) - torch.relu(lower - size))
         m = min(c.slices, n_sl)
         sub = sorted(int(s) for s in data.rng.choice(n_sl, size=m, replace=False))
         image, valid = self._slice_batch(data.cases, [(ci, s) for s in sub])
         sub_size = (self._probs(image) * valid[:, None]).sum(dim=(0, 2, 3))
-        surrogate = c.weight * (grad * sub_size).sum() * (n_sl / m) / n_vox
+        surrogate = c.size_weight * (grad * sub_size).sum() * (n_sl / m) / n_vox
         return surrogate, value
 
     def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
@@ -438,7 +305,8 @@ class SizeConstrained(TrainingMethod):
         sup = self.supervised_loss(out["logits"], batch)
         losses = {"sup": float(sup.detach())}
         total = sup
-        apply = c.weight > 0 and data.step >= c.warmup_steps and data.step % c.every == 0 and bool(data.cases)
+        apply = c.size_weight > 0 and bool(data.cases)
+        apply = apply and data.step >= c.warmup_steps and data.step % c.every == 0
         if apply and not c.volume:
             term = self.patch_term(torch.softmax(out["logits"].float(), dim=1), batch, self.bounds(data))
             losses["size"] = float(term.detach())

@@ -1,0 +1,169 @@
+"""The "Prediction and files" panel: Predict whole volumes, export the mask, save and load models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qtpy.QtWidgets import QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
+
+from ...engine.session import PredictItem
+from .. import layers as L
+from ..workers import ProgressRelay
+from .base import PanelContext, notify_error
+from .data import DataPanel
+from .training import TrainingPanel
+
+
+class PredictPanel(QGroupBox):
+    """Predict the chosen image (and the others), export its prediction, save or load a model folder.
+
+    Parameters
+    ----------
+    ctx
+        Viewer, session, task runner and preview layers.
+    data
+        The panel with the chosen image and class names.
+    training
+        The training panel: its status view shows progress, its settings the device a loaded model runs
+        on, and its method switches to a loaded model's method.
+    """
+
+    def __init__(
+        self, ctx: PanelContext, data: DataPanel, training: TrainingPanel, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("Prediction and files", parent)
+        self.ctx, self.data = ctx, data
+        self.settings, self.status = training.settings, training.status
+        self.last_export: Path | None = None
+        self._relay = ProgressRelay()
+        self._relay.progress.connect(self._on_progress)
+        form = QFormLayout(self)
+        self.all_images_check = QCheckBox("also every other open image")
+        self.uncertainty_check = QCheckBox("uncertainty (entropy) layer")
+        form.addRow(self.all_images_check)
+        form.addRow(self.uncertainty_check)
+        self.predict_btn = QPushButton("Predict")
+        self.predict_btn.setToolTip("Segment the whole volume into '<image> prediction'")
+        form.addRow(self.predict_btn)
+        files = QHBoxLayout()
+        self.export_btn = QPushButton("Export…")
+        self.export_btn.setToolTip(
+            "Write the prediction as NIfTI with the image's geometry (+ class names JSON)"
+        )
+        self.save_btn = QPushButton("Save model…")
+        self.load_btn = QPushButton("Load model…")
+        for b in (self.export_btn, self.save_btn, self.load_btn):
+            files.addWidget(b)
+        form.addRow(files)
+
+        self.predict_btn.clicked.connect(self.predict)
+        self.export_btn.clicked.connect(self._export_dialog)
+        self.save_btn.clicked.connect(self._save_dialog)
+        self.load_btn.clicked.connect(self._load_dialog)
+
+    # -- predict -------------------------------------------------------------------------------------
+    def predict(self) -> None:
+        """Segment the chosen image (and every other open image if asked) in a worker thread."""
+        if not self.ctx.can_start():
+            return
+        image = self.data.image_layer()
+        if image is None:
+            notify_error("open an image first")
+            return
+        targets = [image]
+        if self.all_images_check.isChecked():
+            targets += [im for im in L.image_layers(self.ctx.viewer.layers) if im is not image]
+        items = []
+        for im in targets:
+            arr, geom = L.image_array(im)
+            items.append(PredictItem(im.name, arr, geom.spacing))
+        self.status.busy("predicting…", determinate=True)
+        self.ctx.runner.start(
+            "predict",
+            self.ctx.session.predict,
+            items,
+            self.uncertainty_check.isChecked(),
+            self._relay.progress.emit,
+            on_returned=self._on_predicted,
+        )
+
+    def _on_progress(self, name: str, done: int, total: int) -> None:
+        self.status.set_fraction(done / max(total, 1), f"predicting {name}: slice {done}/{total}")
+
+    def _on_predicted(self, results: list[Any]) -> None:
+        for res in results:
+            self.ctx.previews.show_result(res)
+        self.status.set_fraction(1.0, f"predicted {len(results)} volume(s)")
+        self.status.set_text("prediction done: check it, export it, or correct scribbles and Continue")
+
+    # -- export --------------------------------------------------------------------------------------
+    def export_prediction(self, path: str | Path) -> Path:
+        """Write the chosen image's prediction to ``path`` (NIfTI, image geometry, class sidecar)."""
+        from ..writer import export_layer
+
+        layer = self.data.prediction_layer()
+        if layer is None:
+            raise ValueError("nothing to export: train or Predict first")
+        out = export_layer(layer, path, L.class_names_of(layer) or self.data.class_names())
+        self.last_export = out
+        self.status.set_text(f"exported {out}")
+        return out
+
+    def _export_dialog(self) -> None:
+        if self.data.prediction_layer() is None:
+            notify_error("nothing to export: train or Predict first")
+            return
+        src = L.geometry_of(self.data.image_layer()).path
+        name = f"{self.data.image_combo.currentText()}_prediction.nii.gz"
+        start = str((src.parent if src else Path.home()) / name)
+        path, _ = QFileDialog.getSaveFileName(self, "Export prediction", start, "NIfTI (*.nii.gz *.nii)")
+        if path:
+            try:
+                self.export_prediction(path)
+            except Exception as exc:
+                notify_error(str(exc))
+
+    # -- models --------------------------------------------------------------------------------------
+    def save_model(self, folder: str | Path) -> Path:
+        """Save the trained model to ``folder`` (weights, metadata, training state)."""
+        out = self.ctx.session.save(folder)
+        self.status.set_text(f"model saved to {out}")
+        return out
+
+    def _save_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save the model into folder")
+        if folder:
+            try:
+                self.save_model(folder)
+            except Exception as exc:
+                notify_error(str(exc))
+
+    def load_model(self, folder: str | Path) -> Any:
+        """Load a model folder (in a worker); Predict and Continue then use it. Returns the worker."""
+        if not self.ctx.can_start():
+            return None
+        self.status.busy("loading model…")
+        return self.ctx.runner.start(
+            "load",
+            self.ctx.session.load,
+            folder,
+            self.settings.device_combo.currentText(),
+            on_returned=self._on_loaded,
+        )
+
+    def _on_loaded(self, predictor: Any) -> None:
+        self.data.set_class_names(tuple(predictor.class_names))
+        method = predictor.meta.get("method")
+        combo = self.settings.method_combo
+        if method and combo.findText(method) >= 0:  # Continue trains this method
+            combo.setCurrentText(method)
+        self.status.set_fraction(0.0, "model loaded")
+        self.status.set_text(
+            f"loaded {self.ctx.session.loaded_dir} ({method}): press Predict, or Continue to train it further"
+        )
+
+    def _load_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Load a model folder")
+        if folder:
+            self.load_model(folder)

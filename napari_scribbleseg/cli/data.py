@@ -1,0 +1,51 @@
+"""``scribbleseg scribbles`` and ``scribbleseg sample-data``: make training data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .options import require
+
+
+def cmd_scribbles(opts: dict[str, Any]) -> int:
+    """``scribbleseg scribbles``."""
+    import numpy as np
+
+    from .. import io
+    from ..data.slices import choose_slice_axis
+    from ..scribbles import scribbles_from_mask
+
+    require(opts, "masks", "out")
+    files = io.list_nifti([opts["masks"]], what="masks")
+    rng = np.random.default_rng(opts.get("seed") or 0)
+    slices_opt = opts.get("slices") or "all"
+    slices: Any = "all" if str(slices_opt) == "all" else int(slices_opt)
+    out = Path(opts["out"])
+    for f in files:
+        m = io.read_labels(f, kind="mask")
+        n = int(m.data.max()) + 1
+        s = scribbles_from_mask(
+            m.data,
+            max(n, 2),
+            slice_axis=choose_slice_axis(m.spacing),
+            style=opts.get("style") or "paper",
+            rng=rng,
+            slices=slices,
+            background=not opts.get("no_background"),
+        )
+        io.write_labels(out / f.name, s, m, protected=files)
+        print(f"{f.name} -> {out / f.name}")
+    return 0
+
+
+def cmd_sample_data(opts: dict[str, Any]) -> int:
+    """``scribbleseg sample-data``."""
+    from ..data.samples import write_sample
+
+    kwargs = {"seed": opts.get("seed") or 0}
+    if opts.get("subjects"):
+        kwargs["n_subjects"] = opts["subjects"]
+    path = write_sample(opts["name"], Path(opts["out"]), **kwargs)
+    print(f"wrote the {opts['name']} sample to {path}")
+    return 0

@@ -1,0 +1,146 @@
+"""What a training run learns from: the prepared volumes, the validation split and the patch samplers.
+
+Also the checks on the annotations that do not stop training but likely spoil it (:func:`annotation_notes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..config import PreprocessConfig, TrainConfig
+from ..data.dataset import Case, MaskSampler, PatchSampler, PreparedCase, prepare_case
+from ..errors import ConfigError, DataError
+from .validation import split_validation
+
+
+@dataclass
+class RunData:
+    """The data of a run, at the run's in-plane spacing.
+
+    Attributes
+    ----------
+    prepared
+        Every training case, normalised and sliced (indices as in the trainer's ``cases``).
+    train_ids, val_ids
+        Indices into ``prepared`` of the training and validation volumes.
+    sampler
+        Training patches from the annotated regions of the training volumes.
+    mask_sampler
+        Unpaired masks (adversarial shape prior), or ``None``.
+    unlabeled_sampler
+        Patches of unlabeled images (semi-supervised terms), or ``None``.
+    """
+
+    prepared: list[PreparedCase]
+    train_ids: list[int]
+    val_ids: list[int]
+    sampler: PatchSampler
+    mask_sampler: MaskSampler | None
+    unlabeled_sampler: PatchSampler | None
+
+
+def check_training_cases(cases: Sequence[Case], n_classes: int) -> list[Case]:
+    """``cases`` as a list, after checking they can train: some volume, each valid, some annotation.
+
+    Raises
+    ------
+    DataError
+        No volume, a volume whose labels do not fit ``n_classes``, or no scribbles (nor dense mask) at all.
+    """
+    cases = list(cases)
+    if not cases:
+        raise DataError("no training volume given")
+    for c in cases:
+        c.validate(n_classes)
+    if not any(c.scribbles or c.mask is not None for c in cases):
+        raise DataError("none of the training volumes has scribbles")
+    return cases
+
+
+def check_extra_cases(
+    unpaired: Sequence[Case], unlabeled: Sequence[Case], n_classes: int, method_cls: Any, method: str
+) -> None:
+    """Check the unpaired masks and unlabeled images, and that ``method`` gets the masks it needs.
+
+    Raises
+    ------
+    DataError
+        An unpaired case without a mask, or labels that do not fit ``n_classes``.
+    ConfigError
+        ``method_cls`` learns a shape prior from unpaired masks, needs them, and none were given.
+    """
+    for m in unpaired:
+        if m.mask is None:
+            raise DataError(f"{m.name}: an unpaired mask case needs a mask")
+        m.validate(n_classes)
+    for u in unlabeled:
+        u.validate(n_classes)
+    if method_cls.uses_unpaired_masks and not method_cls.unpaired_masks_optional and not unpaired:
+        raise ConfigError(
+            f"method {method!r} learns a shape prior from unpaired masks: give some with "
+            "--masks DIR (CLI) or a mask layer (napari)"
+        )
+
+
+def prepare_run(
+    cases: Sequence[Case],
+    unpaired: Sequence[Case],
+    unlabeled: Sequence[Case],
+    pre: PreprocessConfig,
+    target_spacing: float,
+    config: TrainConfig,
+) -> RunData:
+    """Slice every volume at ``target_spacing``, split off validation volumes and build the samplers.
+
+    The split follows ``config.val_fraction`` and ``config.seed`` (:func:`.validation.split_validation`).
+    """
+    prep = [prepare_case(c, pre, target_spacing) for c in cases]
+    val_ids = split_validation(cases, config.val_fraction, config.seed)
+    train_ids = [i for i in range(len(cases)) if i not in val_ids]
+    sampler = PatchSampler([prep[i] for i in train_ids], pre, annotated_only=True)
+    mask_sampler = (
+        MaskSampler([prepare_case(m, pre, target_spacing) for m in unpaired], pre) if unpaired else None
+    )
+    unlabeled_sampler = (
+        PatchSampler([prepare_case(u, pre, target_spacing) for u in unlabeled], pre, annotated_only=False)
+        if unlabeled
+        else None
+    )
+    return RunData(prep, train_ids, val_ids, sampler, mask_sampler, unlabeled_sampler)
+
+
+def annotation_notes(
+    prepared: Sequence[PreparedCase],
+    class_names: Sequence[str],
+    method: str,
+    learns_unscribbled_background: bool,
+) -> tuple[str, ...]:
+    """Warnings about the training annotations of ``prepared``: classes nobody annotated.
+
+    Shown to the user when training starts (:class:`~.events.Started`): without background scribbles most
+    methods label most of the image as structures, and a structure nobody scribbled cannot be learnt.
+    """
+    n_classes = len(class_names)
+    counts = np.zeros(n_classes + 1, np.int64)
+    for pc in prepared:
+        values = pc.targets.ravel().astype(np.int16) + 1  # IGNORE -> 0, class k -> k + 1
+        counts += np.bincount(values, minlength=n_classes + 1)[: n_classes + 1]
+    notes = []
+    if counts[1] == 0 and not learns_unscribbled_background:
+        notes.append(
+            f"nobody scribbled {class_names[0]}: with {method} the network never learns where a "
+            "structure ends and labels most of the image as structures (on the cardiac sample without "
+            "background scribbles, pce scored 0.13 mean Dice). Scribble some background around the "
+            "structures, or train size, whose size bounds make the rest background (0.80)"
+        )
+    missing = [class_names[k] for k in range(1, n_classes) if counts[k + 1] == 0]
+    if missing:
+        notes.append(
+            f"nobody annotated {', '.join(missing)}: the network cannot learn "
+            f"{'it' if len(missing) == 1 else 'them'}; scribble each structure on at least one slice"
+        )
+    return tuple(notes)

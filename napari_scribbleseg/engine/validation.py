@@ -1,0 +1,94 @@
+"""Validation over whole volumes: which volumes validate, the selection score and the Dice.
+
+The score that selects the best model is the partial cross-entropy on the validation volumes' scribbles
+(lower is better): it needs no dense annotation. Where a validation volume also has a dense mask, the mean
+Dice of the post-processed mask (the one :mod:`~napari_scribbleseg.inference.postprocess` gives users) is
+reported too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..data.dataset import Case, PreparedCase
+from ..inference import predict_stack, probabilities_to_mask
+from ..labels import IGNORE
+from ..metrics import dice_per_class
+
+
+def split_validation(cases: Sequence[Case], val_fraction: float, seed: int) -> list[int]:
+    """Indices of the cases held out for validation (sorted).
+
+    ``round(val_fraction * n)`` of the ``n`` annotated cases, none when fewer than 5 are annotated.
+    Validation volumes come from the scribble-only ones while there are enough: dense masks are the
+    scarcest annotation, so they train (held out, one dense volume of two left training, and its dense
+    CE outweighed the scribbles in the selection score).
+    """
+    scribbled = [i for i, c in enumerate(cases) if c.scribbles or c.mask is not None]
+    n_val = int(round(val_fraction * len(scribbled))) if len(scribbled) >= 5 else 0
+    scribble_only = [i for i in scribbled if cases[i].mask is None]
+    pool = scribble_only if len(scribble_only) >= max(n_val, 1) * 2 else scribbled
+    order = np.random.default_rng(seed).permutation(pool)
+    return sorted(int(i) for i in order[:n_val])
+
+
+def validate(
+    segmentor: Any,
+    cases: Sequence[PreparedCase],
+    n_classes: int,
+    device: Any,
+    amp: Any,
+    keep_largest: bool,
+) -> tuple[float, dict[str, float]]:
+    """Partial CE on the scribbles of ``cases`` (the selection score), and Dice against dense masks.
+
+    The segmentor is put in eval mode while predicting and back in its former mode afterwards.
+
+    Returns
+    -------
+    tuple
+        ``(val_pce, metrics)``: ``metrics["val_pce"]`` is the mean CE per annotated pixel;
+        ``metrics["val_dice"]`` (only when some case has a dense mask) the mean Dice over the structures
+        present in the prediction or the mask of each dense row (:func:`~napari_scribbleseg.metrics.
+        dice_per_class`).
+    """
+    was_training = segmentor.training
+    segmentor.eval()
+    ce_sum, n_sum = 0.0, 0
+    dice_scores: list[float] = []
+    try:
+        for pc in cases:
+            probs = predict_stack(segmentor, pc.image, device, amp)  # (C, S, h, w)
+            logp = np.log(np.clip(probs, 1e-7, 1.0))
+            mask = None
+            for a in range(pc.targets.shape[0]):
+                t = pc.targets[a].astype(np.int64)
+                ann = t != IGNORE
+                if not ann.any():
+                    continue
+                truth = np.where(ann, t, 0)
+                picked = np.take_along_axis(logp, truth[None], axis=0)[0]
+                ce_sum += float(-(picked[ann]).sum())
+                n_sum += int(ann.sum())
+                if pc.dense[a]:
+                    if mask is None:
+                        mask = probabilities_to_mask(probs, keep_largest)
+                    dice_scores.extend(_dice_of_present(mask, truth, n_classes))
+    finally:
+        segmentor.train(was_training)
+    metrics = {"val_pce": ce_sum / max(n_sum, 1)}
+    if dice_scores:
+        metrics["val_dice"] = float(np.mean(dice_scores))
+    return metrics["val_pce"], metrics
+
+
+def _dice_of_present(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> list[float]:
+    """Dice of the structures present in ``pred`` or ``truth`` (absent from both: no score)."""
+    dice = dice_per_class(pred, truth, n_classes)
+    present = np.zeros(n_classes, bool)
+    present[np.unique(pred)] = True
+    present[np.unique(truth)] = True
+    return [float(d) for d, p in zip(dice, present[1:]) if p]

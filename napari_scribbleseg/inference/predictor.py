@@ -1,0 +1,171 @@
+"""Predict whole volumes with a trained model (:class:`Predictor`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import PreprocessConfig, from_dict
+from ..data.slices import SliceGeometry, from_slices, normalize_intensity, to_slices
+from ..errors import CheckpointError, DataError
+from .postprocess import probabilities_to_mask
+from .slicewise import predict_stack
+
+
+class Predictor:
+    """A trained segmentor with the preprocessing it was trained with.
+
+    Parameters
+    ----------
+    segmentor
+        The network (its weights are used as they are; the predictor puts it in eval mode while predicting).
+    meta
+        The model metadata (``meta.json``): class names, preprocessing, segmentor spec.
+    device
+        Where to run.
+    """
+
+    def __init__(self, segmentor: Any, meta: dict[str, Any], device: Any) -> None:
+        from ..devices import autocast_dtype
+
+        self.segmentor = segmentor
+        self.meta = meta
+        self.device = device
+        self.class_names: tuple[str, ...] = tuple(meta["class_names"])
+        pre = dict(meta["preprocess"])
+        self.target_spacing = pre.pop("target_spacing", None)
+        self.pre = from_dict(PreprocessConfig, pre, strict=False)
+        self.amp = autocast_dtype(device, meta.get("train_config", {}).get("precision", "auto"))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> Predictor:
+        """Load a model folder written by training (weights via safetensors, never unpickled).
+
+        Raises
+        ------
+        CheckpointError
+            Missing or corrupt files, or weights that do not fit the stored architecture.
+        """
+        import torch
+
+        from ..devices import resolve_device
+        from ..io import checkpoint as ckpt
+        from ..models.registry import build_segmentor
+
+        meta = ckpt.load_meta(path)
+        folder = ckpt.resolve_model_dir(path)
+        dev = resolve_device(device)
+        spec = meta.get("segmentor") or {}
+        try:
+            net = build_segmentor(spec["name"], **spec["kwargs"])
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(f"{folder}: bad segmentor description in meta.json ({exc})") from None
+        state = ckpt.load_weights(folder / "model.safetensors")
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as exc:
+            raise CheckpointError(f"{folder}: weights do not match the stored architecture ({exc})") from None
+        net = net.to(dev)
+        if dev.type == "cpu":
+            net = net.to(memory_format=torch.channels_last)
+        net.eval()
+        return cls(net, meta, dev)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes including background."""
+        return len(self.class_names)
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether the segmentor produces attention maps (AAG)."""
+        return bool(getattr(self.segmentor, "has_attention", False))
+
+    def geometry(self, shape: tuple[int, ...], spacing: tuple[float, ...]) -> SliceGeometry:
+        """How a volume of ``shape`` and ``spacing`` is sliced for this model."""
+        return SliceGeometry.create(shape, spacing, self.target_spacing, self.pre.slice_axis)
+
+    def predict_proba(
+        self,
+        image: np.ndarray,
+        spacing: tuple[float, float, float],
+        *,
+        attention: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        batch_size: int = 8,
+    ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Class probabilities (C, *image.shape) on the input grid.
+
+        With ``attention`` also the attention maps per scale, each of ``image.shape``.
+
+        Raises
+        ------
+        DataError
+            If the image is not 3D or holds NaN/Inf values.
+        """
+        image = np.asarray(image)
+        if image.ndim != 3:
+            raise DataError(f"expected a 3D volume, got shape {image.shape}")
+        if not np.all(np.isfinite(image)):
+            raise DataError("the volume contains NaN or Inf values")
+        geom = self.geometry(image.shape, spacing)
+        stack = to_slices(normalize_intensity(image, self.pre.normalization), geom)
+        was_training = self.segmentor.training
+        self.segmentor.eval()
+        try:
+            out = predict_stack(self.segmentor, stack, self.device, self.amp, attention, batch_size, progress)
+        finally:
+            self.segmentor.train(was_training)
+        if attention:
+            probs, att = out
+            return from_slices(probs, geom), {k: from_slices(v, geom)[0] for k, v in att.items()}
+        return from_slices(out, geom)
+
+    def to_mask(self, probs: np.ndarray) -> np.ndarray:
+        """The post-processed mask (uint8) of probabilities from :meth:`predict_proba`.
+
+        :func:`~.postprocess.probabilities_to_mask` with this model's ``keep_largest`` setting.
+        """
+        return probabilities_to_mask(probs, keep_largest=self.pre.keep_largest)
+
+    def predict(
+        self,
+        image: np.ndarray,
+        spacing: tuple[float, float, float],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Mask (mask encoding, uint8) of ``image`` on its own grid."""
+        return self.segment(image, spacing, progress=progress)[0]
+
+    def segment(
+        self,
+        image: np.ndarray,
+        spacing: tuple[float, float, float],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(mask, probabilities)``: the post-processed mask (uint8) and the class probabilities."""
+        probs = self.predict_proba(image, spacing, progress=progress)
+        return self.to_mask(probs), probs
+
+    def segment_with_attention(
+        self,
+        image: np.ndarray,
+        spacing: tuple[float, float, float],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """``(mask, probabilities, attention maps)``: :meth:`segment` plus the attention maps per scale.
+
+        The maps are empty for segmentors without attention (see :attr:`has_attention`). The mask is the
+        same as :meth:`segment`'s: one forward pass and one post-processing step for CLI and viewer.
+        """
+        if not self.has_attention:
+            mask, probs = self.segment(image, spacing, progress=progress)
+            return mask, probs, {}
+        probs, att = self.predict_proba(image, spacing, attention=True, progress=progress)
+        return self.to_mask(probs), probs, att

@@ -1,0 +1,93 @@
+"""Validation: the split, and scores equal to a plain reference computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from napari_scribbleseg.data.dataset import Case, PreparedCase
+from napari_scribbleseg.data.slices import SliceGeometry
+from napari_scribbleseg.engine.validation import split_validation, validate
+from napari_scribbleseg.labels import IGNORE
+
+
+def _case(i: int, scribbled: bool = True, dense: bool = False) -> Case:
+    img = np.zeros((8, 8, 2), np.float32)
+    s = np.zeros(img.shape, np.uint8)
+    s[1, 1, 0] = 1
+    return Case(img, (1.0, 1.0, 2.0), [s] if scribbled else [], s.copy() if dense else None, f"c{i}")
+
+
+def test_split_needs_five_annotated_volumes():
+    assert split_validation([_case(i) for i in range(4)], 0.5, 0) == []
+    val = split_validation([_case(i) for i in range(10)], 0.2, 0)
+    assert len(val) == 2 and val == sorted(val)
+    assert split_validation([_case(i) for i in range(10)], 0.2, 0) == val  # seeded
+
+
+def test_split_keeps_dense_volumes_and_skips_unannotated_ones():
+    cases = [_case(i, dense=i < 3) for i in range(8)] + [_case(8, scribbled=False)]
+    for seed in range(10):
+        val = split_validation(cases, 0.25, seed)
+        assert len(val) == 2 and all(3 <= i < 8 for i in val), (seed, val)
+
+
+class _Fixed(torch.nn.Module):
+    """Returns fixed logits (C, S, H, W) whatever the input (slices in order)."""
+
+    depth = 1
+
+    def __init__(self, logits: np.ndarray) -> None:
+        super().__init__()
+        self.logits = torch.from_numpy(logits)
+        self.i = 0
+
+    def forward(self, x):
+        out = self.logits[:, self.i : self.i + x.shape[0]].permute(1, 0, 2, 3)
+        self.i += x.shape[0]
+        return {"logits": out}
+
+
+def test_scores_match_a_reference_computation():
+    rng = np.random.default_rng(0)
+    n, shape = 5, (3, 10, 12)
+    logits = rng.normal(size=(n, *shape)).astype(np.float32) * 3
+    logits[4] = -20.0  # structure 4 is in neither mask: it gets no score (not a Dice of 1)
+    dense = rng.integers(0, 4, shape).astype(np.int8)
+    dense[dense == 3] = 2  # structure 3 absent from the mask: it is scored only where predicted
+    scribbles = np.full(shape, IGNORE, np.int8)
+    scribbles[:, ::4, ::3] = rng.integers(0, 4, scribbles[:, ::4, ::3].shape)
+    geom = SliceGeometry((10, 12, 3), 2, (1.0, 1.0), 1.0, (10, 12))
+    pc = PreparedCase(
+        "c", geom, np.zeros(shape, np.float32), np.stack([scribbles, dense]), np.array([False, True]), None
+    )
+    loss, metrics = validate(_Fixed(logits), [pc], n, torch.device("cpu"), None, keep_largest=False)
+
+    probs = torch.softmax(torch.from_numpy(logits), 0).numpy()
+    ce = []
+    for t in (scribbles, dense):
+        ann = t != IGNORE
+        ce += list(-np.log(np.clip(np.take_along_axis(probs, np.where(ann, t, 0)[None], 0)[0][ann], 1e-7, 1)))
+    pred = probs.argmax(0)
+    dice = []
+    for k in range(1, n):  # the trainer's Dice before it used metrics.dice_per_class
+        p, g = pred == k, dense == k
+        if p.any() or g.any():
+            dice.append(2 * (p & g).sum() / (p.sum() + g.sum()))
+    assert (pred == 3).any() and not (dense == 3).any() and not (pred == 4).any()
+    assert len(dice) == 3
+    assert loss == metrics["val_pce"]
+    np.testing.assert_allclose(loss, np.mean(ce), rtol=1e-5)
+    np.testing.assert_allclose(metrics["val_dice"], np.mean(dice), rtol=1e-12)
+
+
+def test_no_dice_without_dense_masks_and_mode_restored():
+    shape = (2, 8, 8)
+    t = np.full(shape, IGNORE, np.int8)
+    t[0, 2, 2] = 1
+    geom = SliceGeometry((8, 8, 2), 2, (1.0, 1.0), 1.0, (8, 8))
+    pc = PreparedCase("c", geom, np.zeros(shape, np.float32), t[None], np.array([False]), None)
+    net = _Fixed(np.zeros((2, *shape), np.float32)).train()
+    loss, metrics = validate(net, [pc], 2, torch.device("cpu"), None, keep_largest=True)
+    assert set(metrics) == {"val_pce"} and np.isclose(loss, np.log(2))
+    assert net.training
