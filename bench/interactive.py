@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+from common import cpu_flags
 from methods import ROOT, STRUCTURES, bench_method, run
 
 
@@ -72,7 +73,9 @@ def main() -> None:
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
     (out / f"{args.name}.json").write_text(
-        json.dumps({"budget_s": args.budget, "slices": args.slices, "rows": rows}, indent=2)
+        json.dumps(
+            {"budget_s": args.budget, "slices": args.slices, "cpu_flags": cpu_flags(), "rows": rows}, indent=2
+        )
     )
     lines = [
         f"### Interactive case: one volume, scribbles on {args.slices} slices, {args.budget:.0f} s budget",

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import cpu_flags
+
 ROOT = Path(__file__).resolve().parent
 STRUCTURES = ("RV", "MYO", "LV")
 
@@ -131,6 +133,11 @@ def structures_only(scribbles: Path, out: Path) -> Path:
     return out
 
 
+def _fmt(value: float | None) -> str:
+    """HD95 is undefined (None) where a structure was not predicted at all."""
+    return "n/a" if value is None else f"{value:.1f}"
+
+
 def markdown(rows: list[dict], title: str) -> str:
     head = (
         "| method | "
@@ -147,8 +154,8 @@ def markdown(rows: list[dict], title: str) -> str:
             f"| {r['method']} | "
             + " | ".join(f"{r['dice'][s]:.3f}" for s in STRUCTURES)
             + f" | **{r['dice_mean']:.3f}** | "
-            + " | ".join(f"{r['hd95'][s]:.1f}" for s in STRUCTURES)
-            + f" | {r['hd95_mean']:.1f} | "
+            + " | ".join(_fmt(r["hd95"][s]) for s in STRUCTURES)
+            + f" | {_fmt(r['hd95_mean'])} | "
             f"{r['slices_per_s']} | {r['train_wall_s']} | {r.get('predict_s_per_volume', 'n/a')} | "
             f"{r.get('train_peak_rss_mib') or 'n/a'} / {r.get('predict_peak_rss_mib') or 'n/a'} |"
         )
@@ -196,6 +203,7 @@ def main() -> None:
         "budget_s": args.budget,
         "data": str(data),
         "machine": "2-core CPU, torch CPU build",
+        "cpu_flags": cpu_flags(),
         "date": time.strftime("%Y-%m-%d"),
         "scribbles": "structures only (background scribbles removed)" if args.structures_only else "sample",
         "rows": rows,

@@ -26,6 +26,7 @@ import shutil
 import time
 from pathlib import Path
 
+from common import cpu_flags
 from methods import ROOT, STRUCTURES, bench_method, run
 
 
@@ -132,6 +133,7 @@ def main() -> None:
         "dense_masks_of": dense_names,
         "annotators": ["paper (the sample's scribbles)", "skeleton, seed 11", "random-walk, seed 12"],
         "machine": "2-core CPU, torch CPU build",
+        "cpu_flags": cpu_flags(),
         "date": time.strftime("%Y-%m-%d"),
         "rows": rows,
     }

@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import cpu_flags  # noqa: E402
+
 from napari_scribbleseg._napari._display import ensure_display  # noqa: E402
 
 if sys.platform.startswith("linux"):
@@ -317,6 +319,7 @@ def main(argv: list[str] | None = None) -> dict:
             for s0, e, g, w in gc_runs
             if g == 2
         ],
+        "cpu_flags": cpu_flags(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"torch {torch.__version__}",
         "load_average_at_end": os.getloadavg(),

@@ -217,6 +217,7 @@ class ScribbleSegWidget(QWidget):
         t.stop_btn.setEnabled(self.runner.task == "train")
         t.continue_btn.setEnabled(not busy and s.can_continue)
         f.predict_btn.setEnabled(not busy and has_image and s.has_model)
+        f.propagate_btn.setEnabled(not busy and has_image)
         f.export_btn.setEnabled(not busy and self.data.prediction_layer() is not None)
         f.save_btn.setEnabled(not busy and s.trained)
         f.load_btn.setEnabled(not busy)

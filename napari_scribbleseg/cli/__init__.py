@@ -1,9 +1,9 @@
-"""Command-line interface: ``scribbleseg train | predict | evaluate | scribbles | sample-data``.
+"""Command-line interface: ``scribbleseg train | predict | propagate | evaluate | scribbles | sample-data``.
 
 Every option also has a config-file form: ``--config FILE.json`` (or ``.toml``) holds the same option names
 (``time_budget``, ``method``...; method options under ``"method_options"``), and options given on the
 command line win (:mod:`.options`). One module per command: :mod:`.train`, :mod:`.predict`,
-:mod:`.evaluate`, :mod:`.data` (scribbles and sample data); the parser is :mod:`.parser`.
+:mod:`.propagate`, :mod:`.evaluate`, :mod:`.data` (scribbles and sample data); the parser is :mod:`.parser`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .predict import cmd_predict
 
             return cmd_predict(opts)
+        if args.command == "propagate":
+            from .propagate import cmd_propagate
+
+            return cmd_propagate(opts)
         if args.command == "evaluate":
             from .evaluate import cmd_evaluate
 

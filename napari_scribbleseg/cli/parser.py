@@ -126,6 +126,22 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--uncertainty", action="store_true", help="also write <name>_entropy.nii.gz")
     pr.add_argument("--config", default=None, metavar="FILE")
 
+    pg = sub.add_parser(
+        "propagate",
+        help="dense masks from scribbles in seconds, without training (3D random walker)",
+        description="Spread each image's scribbles over its whole volume with a 3D random walker in the "
+        "region around the scribbles (outside a background stroke drawn around the structures is "
+        "background). No model is trained; for one volume scribbled on a few slices it is the fast path.",
+    )
+    pg.add_argument("images", nargs="*", help="image files or folders")
+    pg.add_argument("--scribbles", nargs="+", default=None, metavar="DIR", help="scribble folder(s)")
+    pg.add_argument("--out", default=None, help="output folder (files keep the input names)")
+    pg.add_argument("--classes", default=None, help="class names, background first")
+    pg.add_argument("--beta", type=float, default=None, help="edge sensitivity of the walk (default 2000)")
+    pg.add_argument("--slice-axis", type=int, default=None, help="axis scribbled slice by slice")
+    pg.add_argument("--keep-all", action="store_true", help="keep every connected component")
+    pg.add_argument("--config", default=None, metavar="FILE")
+
     ev = sub.add_parser("evaluate", help="Dice and HD95 per class and per case")
     ev.add_argument("--pred", default=None, help="folder of predicted masks")
     ev.add_argument("--truth", default=None, help="folder of true masks (same file names)")

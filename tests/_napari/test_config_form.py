@@ -79,3 +79,21 @@ def test_choice_range_and_path_fields_get_a_drop_down_bounded_spin_boxes_and_a_f
         form.set_values({"schedule": "cosin"})  # a typo cannot reach the engine
     form.set_values({"schedule": "cyclical", "sigma": "1.5", "radius": 9, "masks": tmp_path, "flips": True})
     assert from_dict(Options, form.values()) == Options("cyclical", "minmax", 1.5, 9, tmp_path, True)
+
+
+def test_the_real_choice_fields_are_drop_downs_that_reach_the_config(qtbot):
+    from magicgui import widgets as mw
+
+    from napari_scribbleseg._napari.config_form import ConfigForm
+    from napari_scribbleseg.config import PreprocessConfig, TrainConfig, from_dict
+
+    pre = ConfigForm(PreprocessConfig)
+    norm = pre.input("normalization")
+    assert isinstance(norm, mw.ComboBox)
+    assert set(norm.choices) == {"median-iqr", "minmax"}
+    norm.value = "minmax"
+    assert from_dict(PreprocessConfig, pre.values()).normalization == "minmax"
+    train = ConfigForm(TrainConfig)
+    assert isinstance(train.input("lr_schedule"), mw.ComboBox)
+    assert isinstance(train.input("precision"), mw.ComboBox)
+    assert train.input("depth").min == 2 and train.input("depth").max == 8

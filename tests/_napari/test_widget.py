@@ -338,3 +338,21 @@ def test_every_method_form_round_trips_its_defaults_and_reaches_the_train_config
     cfg, pre = s.train_config(), s.preprocess_config()
     assert (cfg.method, cfg.lr, cfg.width, cfg.max_steps, cfg.time_budget) == ("aag", 5e-4, 4, 30, None)
     assert pre.patch_size == 32 and not pre.keep_largest
+
+
+def test_propagate_gives_a_prediction_without_training(session, paint_scribbles, qtbot):
+    viewer, widget, image, mask, path, aff = session
+    layer, geom = paint_scribbles(viewer, widget, mask)
+    # scribbles on two of the four slices only
+    data = geom.from_napari(np.asarray(layer.data)).copy()
+    data[..., [1, 2]] = 0
+    layer.data = geom.to_napari(data)
+    assert widget.files.propagate_btn.isEnabled()
+    widget.files.propagate_btn.click()
+    qtbot.waitUntil(
+        lambda: not widget.busy and widget.data.prediction_layer() is not None, timeout=TIMEOUT_MS
+    )
+    pred = geom.from_napari(np.asarray(widget.data.prediction_layer().data))
+    for z in (1, 2):  # slices nobody scribbled
+        p, t = pred[..., z] == 2, mask[..., z] == 2
+        assert 2 * (p & t).sum() / (p.sum() + t.sum()) > 0.8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,15 @@ class PredictPanel(QGroupBox):
         form.addRow(self.uncertainty_check)
         self.predict_btn = QPushButton("Predict")
         self.predict_btn.setToolTip("Segment the whole volume into '<image> prediction'")
-        form.addRow(self.predict_btn)
+        self.propagate_btn = QPushButton("Propagate scribbles")
+        self.propagate_btn.setToolTip(
+            "Spread the scribbles over the whole volume in seconds, without training (3D random walker "
+            "around the scribbled region): a first '<image> prediction' to correct"
+        )
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.predict_btn)
+        buttons.addWidget(self.propagate_btn)
+        form.addRow(buttons)
         files = QHBoxLayout()
         self.export_btn = QPushButton("Export…")
         self.export_btn.setToolTip(
@@ -58,6 +67,7 @@ class PredictPanel(QGroupBox):
         form.addRow(files)
 
         self.predict_btn.clicked.connect(self.predict)
+        self.propagate_btn.clicked.connect(self.propagate)
         self.export_btn.clicked.connect(self._export_dialog)
         self.save_btn.clicked.connect(self._save_dialog)
         self.load_btn.clicked.connect(self._load_dialog)
@@ -85,6 +95,38 @@ class PredictPanel(QGroupBox):
             items,
             self.uncertainty_check.isChecked(),
             self._relay.progress.emit,
+            on_returned=self._on_predicted,
+        )
+
+    def propagate(self) -> None:
+        """Spread the chosen image's scribbles (and every other open image's, if asked) in a worker."""
+        from ...engine.propagation import propagate_cases
+
+        if not self.ctx.can_start():
+            return
+        image = self.data.image_layer()
+        if image is None:
+            notify_error("open an image first")
+            return
+        sets = [
+            (im, scribbles)
+            for im, scribbles, _ in self.data.training_sets()
+            if scribbles and (im is image or self.all_images_check.isChecked())
+        ]
+        if not sets:
+            notify_error(f"no scribbles on {image.name}: paint background and structures on a few slices")
+            return
+        try:
+            cases = [L.case_from_layers(im, scribbles) for im, scribbles in sets]
+        except ValueError as exc:
+            notify_error(str(exc))
+            return
+        self.status.busy("propagating scribbles…", determinate=True)
+        self.ctx.runner.start(
+            "propagate",
+            functools.partial(propagate_cases, progress=self._relay.progress.emit),
+            cases,
+            self.data.class_names(),
             on_returned=self._on_predicted,
         )
 
