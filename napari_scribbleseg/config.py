@@ -74,6 +74,11 @@ class PreprocessConfig:
         "a background scribble drawn around the structures marks everything outside it as background "
         "(per slice, only where it encloses every structure scribble)",
     )
+    pseudo_labels: bool = _f(
+        False,
+        "also train on each training volume's scribbles propagated over the volume (3D random walker, "
+        "as scribbleseg propagate) as dense pseudo-labels",
+    )
     keep_largest: bool = _f(
         True,
         "prediction keeps only the largest 3D connected component of the structures (drops far-away blobs)",

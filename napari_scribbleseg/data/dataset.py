@@ -72,7 +72,9 @@ class PreparedCase:
     """A :class:`Case` cut into normalised slices at the run's in-plane spacing.
 
     ``targets`` has shape (A, S, h, w) (int8, class indices, ``IGNORE`` = not annotated), one row per
-    annotator plus one for the dense mask when given (``dense[a]`` tells which rows are dense).
+    annotator plus one for the dense mask when given (``dense[a]`` tells which rows are dense) and one
+    for pseudo-labels propagated from the scribbles (dense too; ``pseudo[a]`` marks it: it trains but
+    never scores a validation).
     ``drawn`` (S, h, w) marks what the user annotated, before :func:`enclosed_background` added to the
     targets; training patches centre on it (``None``: wherever ``targets`` is annotated).
     """
@@ -83,6 +85,11 @@ class PreparedCase:
     targets: np.ndarray
     dense: np.ndarray
     drawn: np.ndarray | None = None
+    pseudo: np.ndarray | None = None
+
+    def is_pseudo(self, row: int) -> bool:
+        """Whether target row ``row`` holds pseudo-labels rather than the user's annotation."""
+        return self.pseudo is not None and bool(self.pseudo[row])
 
     @property
     def n_slices(self) -> int:
@@ -90,8 +97,14 @@ class PreparedCase:
         return self.image.shape[0]
 
 
-def prepare_case(case: Case, pre: PreprocessConfig, target_spacing: float) -> PreparedCase:
-    """Normalise and slice a case (labels are resampled with nearest neighbours)."""
+def prepare_case(
+    case: Case, pre: PreprocessConfig, target_spacing: float, pseudo: np.ndarray | None = None
+) -> PreparedCase:
+    """Normalise and slice a case (labels are resampled with nearest neighbours).
+
+    ``pseudo`` is an optional dense pseudo-label volume (mask encoding, on the case's grid) added as the
+    last target row.
+    """
     geom = SliceGeometry.create(case.image.shape, case.spacing, target_spacing, pre.slice_axis)
     image = to_slices(normalize_intensity(case.image, pre.normalization), geom)
     rows, dense = [], []
@@ -107,12 +120,22 @@ def prepare_case(case: Case, pre: PreprocessConfig, target_spacing: float) -> Pr
         rows.append(to_slices(np.asarray(case.mask).astype(np.int8), geom, labels=True))
         drawn[:] = True
         dense.append(True)
+    n_user_rows = len(rows)
+    if pseudo is not None:
+        rows.append(to_slices(np.asarray(pseudo).astype(np.int8), geom, labels=True))
+        dense.append(True)
     if rows:
         targets = np.stack(rows)
     else:
         targets = np.full((0, *image.shape), IGNORE, dtype=np.int8)
     return PreparedCase(
-        case.name, geom, image.astype(np.float32), targets, np.asarray(dense, dtype=bool), drawn
+        case.name,
+        geom,
+        image.astype(np.float32),
+        targets,
+        np.asarray(dense, dtype=bool),
+        drawn,
+        np.arange(len(rows)) >= n_user_rows,
     )
 
 

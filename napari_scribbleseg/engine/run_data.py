@@ -93,14 +93,16 @@ def prepare_run(
     pre: PreprocessConfig,
     target_spacing: float,
     config: TrainConfig,
+    n_classes: int,
 ) -> RunData:
     """Slice every volume at ``target_spacing``, split off validation volumes and build the samplers.
 
     The split follows ``config.val_fraction`` and ``config.seed`` (:func:`.validation.split_validation`).
     """
-    prep = [prepare_case(c, pre, target_spacing) for c in cases]
     val_ids = split_validation(cases, config.val_fraction, config.seed)
     train_ids = [i for i in range(len(cases)) if i not in val_ids]
+    pseudo = pseudo_labels(cases, train_ids, pre, n_classes) if pre.pseudo_labels else {}
+    prep = [prepare_case(c, pre, target_spacing, pseudo.get(i)) for i, c in enumerate(cases)]
     sampler = PatchSampler([prep[i] for i in train_ids], pre, annotated_only=True)
     mask_sampler = (
         MaskSampler([prepare_case(m, pre, target_spacing) for m in unpaired], pre) if unpaired else None
@@ -111,6 +113,42 @@ def prepare_run(
         else None
     )
     return RunData(prep, train_ids, val_ids, sampler, mask_sampler, unlabeled_sampler)
+
+
+#: Region size (voxels) the random walker solves for pseudo-labels: a coarser in-plane grid above it keeps
+#: the propagation of a 120-volume cohort near a minute on 2 CPU cores, at a cost of ~0.01 Dice.
+PSEUDO_LABEL_VOXELS = 150_000
+
+
+def pseudo_labels(
+    cases: Sequence[Case], ids: Sequence[int], pre: PreprocessConfig, n_classes: int
+) -> dict[int, np.ndarray]:
+    """Dense pseudo-labels (mask encoding) of the scribbled ``cases[ids]``: their scribbles propagated.
+
+    Volumes with a dense mask need none; a volume whose scribbles cannot be propagated (no background
+    or no structure scribbled) gets none and trains on its scribbles alone.
+    """
+    from ..data.slices import choose_slice_axis
+    from ..scribbles.propagate import propagate_scribbles
+
+    out = {}
+    for i in ids:
+        c = cases[i]
+        if c.mask is not None or not c.scribbles:
+            continue
+        try:
+            probs = propagate_scribbles(
+                c.image,
+                c.scribbles,
+                n_classes,
+                slice_axis=choose_slice_axis(c.spacing, pre.slice_axis),
+                spacing=c.spacing,
+                max_voxels=PSEUDO_LABEL_VOXELS,
+            )
+        except DataError:
+            continue
+        out[i] = probs.argmax(0).astype(np.uint8)
+    return out
 
 
 def annotation_notes(

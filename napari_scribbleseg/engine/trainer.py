@@ -179,7 +179,9 @@ class Trainer:
             self.target_spacing = self.pre.target_spacing or median_in_plane_spacing(
                 self.cases, self.pre.slice_axis
             )
-        run = prepare_run(self.cases, self.unpaired, self.unlabeled, self.pre, self.target_spacing, cfg)
+        run = prepare_run(
+            self.cases, self.unpaired, self.unlabeled, self.pre, self.target_spacing, cfg, self.n_classes
+        )
         self.prepared, self.train_ids, self.val_ids = run.prepared, run.train_ids, run.val_ids
         self.sampler, self.mask_sampler = run.sampler, run.mask_sampler
         self.unlabeled_sampler = run.unlabeled_sampler

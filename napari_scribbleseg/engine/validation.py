@@ -65,6 +65,8 @@ def validate(
             logp = np.log(np.clip(probs, 1e-7, 1.0))
             mask = None
             for a in range(pc.targets.shape[0]):
+                if pc.is_pseudo(a):  # pseudo-labels train; only the user's annotations score
+                    continue
                 t = pc.targets[a].astype(np.int64)
                 ann = t != IGNORE
                 if not ann.any():

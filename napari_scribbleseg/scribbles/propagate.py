@@ -80,6 +80,7 @@ def propagate_scribbles(
     margin_mm: float = 18.0,
     enclosed: bool = True,
     tol: float = 1e-2,
+    max_voxels: int | None = None,
 ) -> np.ndarray:
     """Class probabilities of every voxel, spread from the scribbles by a 3D random walker.
 
@@ -103,6 +104,9 @@ def propagate_scribbles(
         Apply the enclosed-background rule on each scribbled slice.
     tol
         Tolerance of the conjugate-gradient solver.
+    max_voxels
+        Largest region solved at full resolution (default :data:`MAX_ROI_VOXELS`); a larger one is solved
+        on an in-plane grid coarse enough to fit and the probabilities are repeated back.
 
     Returns
     -------
@@ -148,7 +152,8 @@ def propagate_scribbles(
     roi_t = target[y0:y1, x0:x1].copy()
     roi_i = img[y0:y1, x0:x1]
     # a coarser in-plane grid for very large regions (memory and time of the solver grow with voxels)
-    step = int(np.ceil(np.sqrt(roi_t.size / MAX_ROI_VOXELS))) if roi_t.size > MAX_ROI_VOXELS else 1
+    limit = MAX_ROI_VOXELS if max_voxels is None else max(int(max_voxels), 1)
+    step = int(np.ceil(np.sqrt(roi_t.size / limit))) if roi_t.size > limit else 1
     if step > 1:
         roi_t, roi_i = _coarse_seeds(roi_t, step), roi_i[::step, ::step]
     seeds = np.where(roi_t == IGNORE, 0, roi_t.astype(np.int32) + 1)

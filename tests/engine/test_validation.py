@@ -91,3 +91,20 @@ def test_no_dice_without_dense_masks_and_mode_restored():
     loss, metrics = validate(net, [pc], 2, torch.device("cpu"), None, keep_largest=True)
     assert set(metrics) == {"val_pce"} and np.isclose(loss, np.log(2))
     assert net.training
+
+
+def test_pseudo_label_rows_never_score():
+    shape = (2, 8, 8)
+    t = np.full(shape, IGNORE, np.int8)
+    t[0, 2, 2] = 1
+    pseudo = np.zeros(shape, np.int8)
+    geom = SliceGeometry((8, 8, 2), 2, (1.0, 1.0), 1.0, (8, 8))
+    logits = np.random.default_rng(0).normal(size=(2, *shape)).astype(np.float32)
+    plain = PreparedCase("c", geom, np.zeros(shape, np.float32), t[None], np.array([False]), None)
+    with_pseudo = PreparedCase(
+        "c", geom, np.zeros(shape, np.float32), np.stack([t, pseudo]), np.array([False, True]), None,
+        np.array([False, True]),
+    )  # fmt: skip
+    ref = validate(_Fixed(logits), [plain], 2, torch.device("cpu"), None, keep_largest=False)
+    got = validate(_Fixed(logits), [with_pseudo], 2, torch.device("cpu"), None, keep_largest=False)
+    assert got == ref and "val_dice" not in got[1]

@@ -73,13 +73,19 @@ class PredictPanel(QGroupBox):
         self.load_btn.clicked.connect(self._load_dialog)
 
     # -- predict -------------------------------------------------------------------------------------
-    def predict(self) -> None:
-        """Segment the chosen image (and every other open image if asked) in a worker thread."""
+    def _ready_image(self) -> Any:
+        """The chosen image layer when a task may start now; else ``None`` (the user is told why)."""
         if not self.ctx.can_start():
-            return
+            return None
         image = self.data.image_layer()
         if image is None:
             notify_error("open an image first")
+        return image
+
+    def predict(self) -> None:
+        """Segment the chosen image (and every other open image if asked) in a worker thread."""
+        image = self._ready_image()
+        if image is None:
             return
         targets = [image]
         if self.all_images_check.isChecked():
@@ -102,11 +108,8 @@ class PredictPanel(QGroupBox):
         """Spread the chosen image's scribbles (and every other open image's, if asked) in a worker."""
         from ...engine.propagation import propagate_cases
 
-        if not self.ctx.can_start():
-            return
-        image = self.data.image_layer()
+        image = self._ready_image()
         if image is None:
-            notify_error("open an image first")
             return
         sets = [
             (im, scribbles)

@@ -1,0 +1,52 @@
+"""Pseudo-labels: the training volumes' scribbles propagated, trained on as a dense row."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_scribbleseg.config import PreprocessConfig
+from napari_scribbleseg.data.dataset import Case
+from napari_scribbleseg.engine.run_data import prepare_run
+from napari_scribbleseg.engine.trainer import Trainer
+from napari_scribbleseg.labels import IGNORE
+
+
+def _cases(tiny_volume, scribbles_from, n=6):
+    cases = []
+    for i in range(n):
+        img, mask = tiny_volume(i)
+        s = scribbles_from(mask, i)
+        cases.append(Case(img, (1.5, 1.5, 6.0), [s], None, f"c{i}"))
+    return cases, [tiny_volume(i)[1] for i in range(n)]
+
+
+def test_training_volumes_get_a_dense_pseudo_row_and_validation_volumes_none(
+    tiny_volume, scribbles_from, train_config
+):
+    cases, masks = _cases(tiny_volume, scribbles_from)
+    pre = PreprocessConfig(patch_size=32, pseudo_labels=True)
+    run = prepare_run(cases, [], [], pre, 1.5, train_config("pce", val_fraction=0.2), 3)
+    assert run.val_ids
+    for i, pc in enumerate(run.prepared):
+        if i in run.val_ids:
+            assert pc.targets.shape[0] == 1 and not pc.is_pseudo(0)
+            continue
+        assert pc.targets.shape[0] == 2 and pc.is_pseudo(1) and not pc.is_pseudo(0)
+        assert pc.dense.tolist() == [False, True]
+        row = pc.targets[1]
+        assert (row != IGNORE).all()
+        truth = np.moveaxis(masks[i], 2, 0)  # slices first, same grid (spacing 1.5)
+        disk = (row == 2) & (truth == 2)
+        assert 2 * disk.sum() / ((row == 2).sum() + (truth == 2).sum()) > 0.8
+    off = prepare_run(cases, [], [], PreprocessConfig(patch_size=32), 1.5, train_config("pce"), 3)
+    assert all(pc.targets.shape[0] == 1 for pc in off.prepared)
+
+
+def test_a_run_with_pseudo_labels_trains(tiny_volume, scribbles_from, train_config, run_trainer, classes):
+    cases, _ = _cases(tiny_volume, scribbles_from, n=2)
+    trainer = Trainer(
+        cases, classes, train_config("crf"), preprocess=PreprocessConfig(patch_size=32, pseudo_labels=True)
+    )
+    events = run_trainer(trainer)
+    assert trainer.step == 3 and events[-1].reason == "max-steps"
+    assert trainer.metadata()["preprocess"]["pseudo_labels"] is True
