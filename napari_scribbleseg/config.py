@@ -79,6 +79,13 @@ class PreprocessConfig:
         "also train on each training volume's scribbles propagated over the volume (3D random walker, "
         "as scribbleseg propagate) as dense pseudo-labels",
     )
+    pseudo_confidence: float = _f(
+        0.0,
+        "pseudo-labels keep only voxels whose propagated probability reaches this (0: every voxel); "
+        "the rest stays unannotated",
+        min=0.0,
+        max=1.0,
+    )
     keep_largest: bool = _f(
         True,
         "prediction keeps only the largest 3D connected component of the structures (drops far-away blobs)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import DataError
 from .options import require
 
 
@@ -30,5 +31,5 @@ def cmd_evaluate(opts: dict[str, Any]) -> int:
     print(format_table(result))
     if opts.get("json"):
         Path(opts["json"]).parent.mkdir(parents=True, exist_ok=True)
-        Path(opts["json"]).write_text(result_to_json(result))
+        io.atomic_write_text(opts["json"], result_to_json(result), error=DataError)
     return 0

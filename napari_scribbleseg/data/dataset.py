@@ -102,8 +102,8 @@ def prepare_case(
 ) -> PreparedCase:
     """Normalise and slice a case (labels are resampled with nearest neighbours).
 
-    ``pseudo`` is an optional dense pseudo-label volume (mask encoding, on the case's grid) added as the
-    last target row.
+    ``pseudo`` is an optional pseudo-label volume (class indices, ``IGNORE`` where not labelled, on the
+    case's grid) added as the last target row.
     """
     geom = SliceGeometry.create(case.image.shape, case.spacing, target_spacing, pre.slice_axis)
     image = to_slices(normalize_intensity(case.image, pre.normalization), geom)

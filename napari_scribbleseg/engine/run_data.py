@@ -14,6 +14,7 @@ import numpy as np
 from ..config import PreprocessConfig, TrainConfig
 from ..data.dataset import Case, MaskSampler, PatchSampler, PreparedCase, prepare_case
 from ..errors import ConfigError, DataError
+from ..labels import IGNORE
 from .validation import split_validation
 
 
@@ -123,7 +124,9 @@ PSEUDO_LABEL_VOXELS = 150_000
 def pseudo_labels(
     cases: Sequence[Case], ids: Sequence[int], pre: PreprocessConfig, n_classes: int
 ) -> dict[int, np.ndarray]:
-    """Dense pseudo-labels (mask encoding) of the scribbled ``cases[ids]``: their scribbles propagated.
+    """Dense pseudo-labels (class indices) of the scribbled ``cases[ids]``: their scribbles propagated.
+
+    Voxels less probable than ``pre.pseudo_confidence`` are ``IGNORE`` (not annotated).
 
     Volumes with a dense mask need none; a volume whose scribbles cannot be propagated (no background
     or no structure scribbled) gets none and trains on its scribbles alone.
@@ -147,7 +150,10 @@ def pseudo_labels(
             )
         except DataError:
             continue
-        out[i] = probs.argmax(0).astype(np.uint8)
+        labels = probs.argmax(0).astype(np.int8)
+        if pre.pseudo_confidence > 0:
+            labels[probs.max(0) < pre.pseudo_confidence] = IGNORE
+        out[i] = labels
     return out
 
 

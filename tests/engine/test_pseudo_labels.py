@@ -50,3 +50,15 @@ def test_a_run_with_pseudo_labels_trains(tiny_volume, scribbles_from, train_conf
     events = run_trainer(trainer)
     assert trainer.step == 3 and events[-1].reason == "max-steps"
     assert trainer.metadata()["preprocess"]["pseudo_labels"] is True
+
+
+def test_uncertain_voxels_stay_unannotated(tiny_volume, scribbles_from, train_config):
+    cases, _ = _cases(tiny_volume, scribbles_from, n=2)
+    rows = {}
+    for conf in (0.0, 0.9):
+        pre = PreprocessConfig(patch_size=32, pseudo_labels=True, pseudo_confidence=conf)
+        run = prepare_run(cases, [], [], pre, 1.5, train_config("pce"), 3)
+        rows[conf] = run.prepared[0].targets[-1]
+    kept = rows[0.9] != IGNORE
+    assert (rows[0.0] != IGNORE).all() and 0.3 < kept.mean() < 1.0
+    assert (rows[0.9][kept] == rows[0.0][kept]).all()
