@@ -130,6 +130,8 @@ def _report(events: Iterator[Any], opts: dict[str, Any], t_start: float) -> int:
                 f"{e.n_val_volumes} validation volumes" + (", resumed" if e.resumed else ""),
                 flush=True,
             )
+            for line in e.info:
+                print(f"note: {line}", flush=True)
             for note in e.notes:
                 print(f"warning: {note}", file=sys.stderr, flush=True)
         elif isinstance(e, ev.Progress) and not quiet and (e.elapsed - last_print >= 10 or e.step == 1):

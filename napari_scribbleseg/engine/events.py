@@ -25,7 +25,8 @@ class Started(Event):
     """Training starts: what it runs on and with how much data.
 
     ``notes`` are warnings about the training data that do not stop training but likely spoil it
-    (e.g. a class nobody scribbled); show them to the user.
+    (e.g. a class nobody scribbled); show them to the user. ``info`` says what the engine chose or did
+    on its own (e.g. pseudo-labels propagated from the scribbles).
     """
 
     method: str
@@ -35,6 +36,7 @@ class Started(Event):
     n_val_volumes: int
     resumed: bool
     notes: tuple[str, ...] = ()
+    info: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Also the checks on the annotations that do not stop training but likely spoil it
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ class RunData:
         Unpaired masks (adversarial shape prior), or ``None``.
     unlabeled_sampler
         Patches of unlabeled images (semi-supervised terms), or ``None``.
+    info
+        What the set-up chose or did that the user should know (shown, not warnings).
     """
 
     prepared: list[PreparedCase]
@@ -42,6 +45,7 @@ class RunData:
     sampler: PatchSampler
     mask_sampler: MaskSampler | None
     unlabeled_sampler: PatchSampler | None
+    info: tuple[str, ...] = ()
 
 
 def check_training_cases(cases: Sequence[Case], n_classes: int) -> list[Case]:
@@ -102,7 +106,15 @@ def prepare_run(
     """
     val_ids = split_validation(cases, config.val_fraction, config.seed)
     train_ids = [i for i in range(len(cases)) if i not in val_ids]
-    pseudo = pseudo_labels(cases, train_ids, pre, n_classes) if pre.pseudo_labels else {}
+    info: tuple[str, ...] = ()
+    pseudo: dict[int, np.ndarray] = {}
+    if pre.pseudo_labels:
+        t0 = time.monotonic()
+        pseudo = pseudo_labels(cases, train_ids, pre, n_classes)
+        info = (
+            f"pseudo-labels: the scribbles of {len(pseudo)} of {len(train_ids)} training volumes propagated "
+            f"in {time.monotonic() - t0:.0f} s (--pseudo-labels false turns them off)",
+        )
     prep = [prepare_case(c, pre, target_spacing, pseudo.get(i)) for i, c in enumerate(cases)]
     sampler = PatchSampler([prep[i] for i in train_ids], pre, annotated_only=True)
     mask_sampler = (
@@ -113,7 +125,7 @@ def prepare_run(
         if unlabeled
         else None
     )
-    return RunData(prep, train_ids, val_ids, sampler, mask_sampler, unlabeled_sampler)
+    return RunData(prep, train_ids, val_ids, sampler, mask_sampler, unlabeled_sampler, info)
 
 
 #: Region size (voxels) the random walker solves for pseudo-labels: a coarser in-plane grid above it keeps

@@ -122,6 +122,7 @@ class Trainer:
         cases = check_training_cases(cases, self.n_classes)
         self.cases = cases
         self._prepared = False
+        self.setup_info: tuple[str, ...] = ()  # what the set-up chose (Started.info)
 
     def close(self) -> None:
         """Release the DDP wrappers of a torchrun run (they hold the process group); idempotent.
@@ -185,6 +186,7 @@ class Trainer:
         self.prepared, self.train_ids, self.val_ids = run.prepared, run.train_ids, run.val_ids
         self.sampler, self.mask_sampler = run.sampler, run.mask_sampler
         self.unlabeled_sampler = run.unlabeled_sampler
+        self.setup_info = run.info
         if self.method is None:
             self._build_method()
         self._prepared = True
@@ -231,6 +233,7 @@ class Trainer:
                 len(self.val_ids),
                 self.step > 0,
                 self.data_notes(),
+                self.setup_info,
             )
         self._val_seconds = getattr(self, "_val_seconds", 0.0)
         reason = "stopped"

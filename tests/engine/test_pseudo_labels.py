@@ -49,6 +49,7 @@ def test_a_run_with_pseudo_labels_trains(tiny_volume, scribbles_from, train_conf
     )
     events = run_trainer(trainer)
     assert trainer.step == 3 and events[-1].reason == "max-steps"
+    assert "pseudo-labels: the scribbles of 2 of 2 training volumes" in events[0].info[0]
     assert trainer.metadata()["preprocess"]["pseudo_labels"] is True
 
 

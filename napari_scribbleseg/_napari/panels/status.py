@@ -81,6 +81,7 @@ class StatusView(QWidget):
             what = "resuming" if ev.resumed else "training"
             self.set_text(
                 f"{what} {ev.method} on {ev.device} ({ev.precision}), {ev.n_train_slices} annotated slices"
+                + "".join(f"\n{line}" for line in ev.info)
             )
             for note in ev.notes:
                 notify_warning(note)
