@@ -75,9 +75,10 @@ class PreprocessConfig:
         "(per slice, only where it encloses every structure scribble)",
     )
     pseudo_labels: bool = _f(
-        False,
+        True,
         "also train on each training volume's scribbles propagated over the volume (3D random walker, "
-        "as scribbleseg propagate) as dense pseudo-labels",
+        "as scribbleseg propagate) as dense pseudo-labels (real cine MRI, crf, 15 min on 2 CPU cores: "
+        "0.75 mean Dice with them, 0.48 without)",
     )
     pseudo_confidence: float = _f(
         0.0,

@@ -4,7 +4,8 @@
 - imports go down the layers only: 1 errors, config, labels, devices, registry < 2 io, data, scribbles
   < 3 models, losses, metrics < 4a inference < 4b engine < 5 cli, _napari;
 - only ``_napari`` imports the GUI libraries (napari, Qt, magicgui, vispy) or ``_napari`` itself;
-- every top-level module or subpackage has a layer, and no module exceeds 400 lines.
+- every top-level module or subpackage has a layer, no module exceeds 400 lines and no
+  widget class 300.
 
 Run on its own: ``python -m pytest -q tests/test_architecture.py``.
 """
@@ -46,6 +47,7 @@ LAYERS: dict[str, float] = {
 GUI_LIBRARIES = {"napari", "qtpy", "magicgui", "vispy", "superqt", "PyQt5", "PyQt6", "PySide2", "PySide6"}
 GUI_PACKAGE = "_napari"
 MAX_LINES = 400
+MAX_CLASS_LINES = 300
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,15 @@ def test_only_napari_package_imports_the_gui():
 def test_no_module_over_400_lines():
     over = long_modules()
     assert not over, f"modules over {MAX_LINES} lines (split them by job):\n" + "\n".join(over)
+
+
+def test_no_widget_class_over_300_lines():
+    over = []
+    for path in sorted((ROOT / GUI_PACKAGE).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES:
+                over.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not over, f"classes over {MAX_CLASS_LINES} lines (split them by job):\n" + "\n".join(over)
 
 
 # -- the checker itself, on a made-up package -----------------------------------------------------------

@@ -38,7 +38,9 @@ def test_training_volumes_get_a_dense_pseudo_row_and_validation_volumes_none(
         truth = np.moveaxis(masks[i], 2, 0)  # slices first, same grid (spacing 1.5)
         disk = (row == 2) & (truth == 2)
         assert 2 * disk.sum() / ((row == 2).sum() + (truth == 2).sum()) > 0.8
-    off = prepare_run(cases, [], [], PreprocessConfig(patch_size=32), 1.5, train_config("pce"), 3)
+    off = prepare_run(
+        cases, [], [], PreprocessConfig(patch_size=32, pseudo_labels=False), 1.5, train_config("pce"), 3
+    )
     assert all(pc.targets.shape[0] == 1 for pc in off.prepared)
 
 
