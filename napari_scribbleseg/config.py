@@ -77,8 +77,8 @@ class PreprocessConfig:
     pseudo_labels: bool = _f(
         True,
         "also train on each training volume's scribbles propagated over the volume (3D random walker, "
-        "as scribbleseg propagate) as dense pseudo-labels (real cine MRI, crf, 15 min on 2 CPU cores: "
-        "0.75 mean Dice with them, 0.48 without)",
+        "as scribbleseg propagate) as dense pseudo-labels (real cine MRI cohort, crf, 15 min on 2 CPU "
+        "cores: mean Dice 0.75 with them, 0.73 without; RV 0.76 vs 0.69)",
     )
     pseudo_confidence: float = _f(
         0.0,
