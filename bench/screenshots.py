@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=90.0, help="training time before the screenshots")
     ap.add_argument("--width", type=int, default=16, help="network width")
-    ap.add_argument("--patch", type=int, default=128, help="patch size")
+    ap.add_argument("--patch", type=int, default=96, help="patch size")
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     args = ap.parse_args(argv)
     if not ensure_display("1600x1000x24"):

