@@ -9,6 +9,7 @@ thread and ends training after the current step, keeping the best model.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import math
 import threading
@@ -93,6 +94,8 @@ class Trainer:
         self.method_cls: type[TrainingMethod] = METHODS.get(self.config.method)
         self.method_options = method_config(self.config.method, method_options)
         self.pre = preprocess or PreprocessConfig()
+        if self.pre.pseudo_labels and not self.method_cls.accepts_pseudo_labels:
+            self.pre = dataclasses.replace(self.pre, pseudo_labels=False)
         self.class_names = tuple(class_names)
         self.n_classes = len(self.class_names)
         if self.n_classes < 2:

@@ -65,3 +65,10 @@ def test_uncertain_voxels_stay_unannotated(tiny_volume, scribbles_from, train_co
     kept = rows[0.9] != IGNORE
     assert (rows[0.0] != IGNORE).all() and 0.3 < kept.mean() < 1.0
     assert (rows[0.9][kept] == rows[0.0][kept]).all()
+
+
+def test_methods_that_read_dense_masks_as_masks_take_no_pseudo_labels(tiny_cases, classes, train_config):
+    pre = PreprocessConfig(patch_size=32, pseudo_labels=True)
+    for method, accepts in (("isdnet", False), ("size", False), ("crf", True), ("pce", True)):
+        trainer = Trainer(tiny_cases, classes, train_config(method), preprocess=pre)
+        assert trainer.pre.pseudo_labels is accepts, method

@@ -110,6 +110,7 @@ class ISDNet(TrainingMethod):
     """
 
     name = "isdnet"
+    accepts_pseudo_labels = False  # dense masks are the real label maps of D (002 Sec. 2)
     description = "UNet + FCN confidence network + importance weights, adversarial + semi-supervised (002)"
     Config = ISDNetConfig
     uses_unlabeled = True

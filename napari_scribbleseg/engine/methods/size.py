@@ -142,6 +142,7 @@ class SizeConstrained(TrainingMethod):
     # upper bounds and absence push probability off the structures: the rest becomes background
     # (bench/methods.py --structures-only: 0.795 mean Dice without any background scribble)
     learns_unscribbled_background = True
+    accepts_pseudo_labels = False  # dense masks give individual bounds (004 Eq. 7)
 
     def __init__(self, config: SizeConfig, ctx: MethodContext) -> None:
         super().__init__(config, ctx)
