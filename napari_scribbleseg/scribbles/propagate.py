@@ -137,6 +137,11 @@ def propagate_scribbles(
             if (target[..., z] != IGNORE).any():
                 target[..., z] = enclosed_background(target[..., z])
     present = np.unique(target[target != IGNORE])
+    if len(present) and present.max() >= n_classes:
+        raise DataError(
+            f"scribble value {int(present.max()) + 1} is outside the {n_classes} classes "
+            f"(values 1..{n_classes}: background and the structures)"
+        )
     if len(present) < 2 or 0 not in present:
         raise DataError(
             "propagation needs background scribbles and at least one structure scribble "

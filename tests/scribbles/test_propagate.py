@@ -52,6 +52,8 @@ def test_background_and_a_structure_must_be_scribbled(volume):
     image, mask, scribbles = volume
     with pytest.raises(DataError, match="background scribbles"):
         propagate_scribbles(image, np.where(scribbles == 1, 0, scribbles), 3)
+    with pytest.raises(DataError, match="outside the 2 classes"):
+        propagate_scribbles(image, scribbles, 2)
     with pytest.raises(DataError, match="shape"):
         propagate_scribbles(image, scribbles[:-1], 3)
 
