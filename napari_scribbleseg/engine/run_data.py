@@ -67,16 +67,25 @@ def check_training_cases(cases: Sequence[Case], n_classes: int) -> list[Case]:
 
 
 def check_extra_cases(
-    unpaired: Sequence[Case], unlabeled: Sequence[Case], n_classes: int, method_cls: Any, method: str
+    unpaired: Sequence[Case],
+    unlabeled: Sequence[Case],
+    n_classes: int,
+    method_cls: Any,
+    method: str,
+    pseudo_prior: bool = False,
 ) -> None:
     """Check the unpaired masks and unlabeled images, and that ``method`` gets the masks it needs.
+
+    ``pseudo_prior``: the run propagates the scribbles into pseudo-labels, which stand in for missing
+    unpaired masks (:func:`prepare_run`).
 
     Raises
     ------
     DataError
         An unpaired case without a mask, or labels that do not fit ``n_classes``.
     ConfigError
-        ``method_cls`` learns a shape prior from unpaired masks, needs them, and none were given.
+        ``method_cls`` learns a shape prior from unpaired masks, needs them, none were given and no
+        pseudo-labels stand in for them.
     """
     for m in unpaired:
         if m.mask is None:
@@ -84,11 +93,17 @@ def check_extra_cases(
         m.validate(n_classes)
     for u in unlabeled:
         u.validate(n_classes)
-    if method_cls.uses_unpaired_masks and not method_cls.unpaired_masks_optional and not unpaired:
+    if needs_unpaired_masks(method_cls) and not unpaired and not pseudo_prior:
         raise ConfigError(
             f"method {method!r} learns a shape prior from unpaired masks: give some with "
-            "--masks DIR (CLI) or a mask layer (napari)"
+            "--masks DIR (CLI) or a mask layer (napari), or turn pseudo-labels on (the scribbles "
+            "propagated then serve as the masks)"
         )
+
+
+def needs_unpaired_masks(method_cls: Any) -> bool:
+    """Whether ``method_cls`` cannot train without real masks for its shape prior."""
+    return bool(method_cls.uses_unpaired_masks and not method_cls.unpaired_masks_optional)
 
 
 def prepare_run(
@@ -99,10 +114,20 @@ def prepare_run(
     target_spacing: float,
     config: TrainConfig,
     n_classes: int,
+    prior_from_pseudo: bool = False,
 ) -> RunData:
     """Slice every volume at ``target_spacing``, split off validation volumes and build the samplers.
 
     The split follows ``config.val_fraction`` and ``config.seed`` (:func:`.validation.split_validation`).
+    With ``prior_from_pseudo`` and no ``unpaired`` masks, the pseudo-labels of the training volumes are
+    the unpaired masks: a shape prior for a user who has only scribbles (#9 point 3). They are propagated
+    from the scribbles of the very images the segmentor sees, so the prior is weaker than the paper's
+    masks of other patients (001 Sec. III), but it needs nothing the user did not draw.
+
+    Raises
+    ------
+    ConfigError
+        ``prior_from_pseudo`` without unpaired masks and no training volume's scribbles could be propagated.
     """
     val_ids = split_validation(cases, config.val_fraction, config.seed)
     train_ids = [i for i in range(len(cases)) if i not in val_ids]
@@ -120,6 +145,18 @@ def prepare_run(
     mask_sampler = (
         MaskSampler([prepare_case(m, pre, target_spacing) for m in unpaired], pre) if unpaired else None
     )
+    if prior_from_pseudo and not unpaired:
+        if not pseudo:
+            raise ConfigError(
+                "no unpaired masks were given and no training volume's scribbles could be propagated into "
+                "pseudo-labels to stand in for them (each volume needs background and a structure "
+                "scribbled): give masks with --masks DIR (CLI) or a mask layer (napari)"
+            )
+        mask_sampler = MaskSampler([prep[i] for i in sorted(pseudo)], pre)
+        info += (
+            f"shape prior: no unpaired masks given, so the pseudo-labels of {len(pseudo)} volume(s) serve "
+            "as the discriminator's real masks (--masks DIR gives real ones)",
+        )
     unlabeled_sampler = (
         PatchSampler([prepare_case(u, pre, target_spacing) for u in unlabeled], pre, annotated_only=False)
         if unlabeled

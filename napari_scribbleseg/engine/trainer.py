@@ -34,7 +34,13 @@ from .events import CheckpointSaved, Event, Failed, Finished, Preview, Progress,
 from .methods import METHODS, MethodContext, StepData, TrainingMethod
 from .model_folder import restore_run, run_metadata, save_run
 from .preview import default_preview_slice, make_preview
-from .run_data import annotation_notes, check_extra_cases, check_training_cases, prepare_run
+from .run_data import (
+    annotation_notes,
+    check_extra_cases,
+    check_training_cases,
+    needs_unpaired_masks,
+    prepare_run,
+)
 from .schedule import RunLength, lr_factor
 from .validation import validate
 
@@ -106,7 +112,8 @@ class Trainer:
         self.unpaired = list(unpaired_masks)
         self.unlabeled = list(unlabeled)
         self.set_cases(cases)
-        check_extra_cases(self.unpaired, self.unlabeled, self.n_classes, self.method_cls, self.config.method)
+        extra = (self.unpaired, self.unlabeled, self.n_classes, self.method_cls, self.config.method)
+        check_extra_cases(*extra, pseudo_prior=self.pre.pseudo_labels)
         self.method: TrainingMethod | None = None
         self.step = 0
         self.epoch = 0.0
@@ -184,7 +191,8 @@ class Trainer:
                 self.cases, self.pre.slice_axis
             )
         run = prepare_run(
-            self.cases, self.unpaired, self.unlabeled, self.pre, self.target_spacing, cfg, self.n_classes
+            *(self.cases, self.unpaired, self.unlabeled, self.pre, self.target_spacing, cfg, self.n_classes),
+            prior_from_pseudo=needs_unpaired_masks(self.method_cls),
         )
         self.prepared, self.train_ids, self.val_ids = run.prepared, run.train_ids, run.val_ids
         self.sampler, self.mask_sampler = run.sampler, run.mask_sampler
@@ -201,7 +209,7 @@ class Trainer:
             pre=self.pre,
             device=self.device,
             autocast_dtype=self.amp,
-            has_unpaired_masks=bool(self.unpaired),
+            has_unpaired_masks=self.mask_sampler is not None,
             has_unlabeled=bool(self.unlabeled),
             wrap=partial(wrap_ddp, device=self.device, world=self.world),
             class_names=self.class_names,
@@ -323,10 +331,8 @@ class Trainer:
 
     def data_notes(self) -> tuple[str, ...]:
         """Warnings about the training annotations: classes nobody annotated (see :class:`Started`)."""
-        train, learns_bg = (
-            [self.prepared[i] for i in self.train_ids],
-            self.method_cls.learns_unscribbled_background,
-        )
+        train = [self.prepared[i] for i in self.train_ids]
+        learns_bg = self.method_cls.learns_unscribbled_background
         return annotation_notes(train, self.class_names, self.config.method, learns_bg)
 
     # -- validation, previews, saving ---------------------------------------------------------------
@@ -369,15 +375,8 @@ class Trainer:
     def metadata(self) -> dict[str, Any]:
         """JSON metadata stored with the model (:func:`.model_folder.run_metadata`)."""
         assert self.method is not None
-        return run_metadata(
-            self.config,
-            self.method_options,
-            self.pre,
-            self.target_spacing,
-            self.class_names,
-            self.method,
-            (self.step, self.best_step, self.best_loss),
-        )
+        run = (self.config, self.method_options, self.pre, self.target_spacing, self.class_names, self.method)
+        return run_metadata(*run, (self.step, self.best_step, self.best_loss))
 
     def save(self, folder: str | Path) -> Path:
         """Write the model folder: best weights, metadata and the training state (for Continue/--resume)."""

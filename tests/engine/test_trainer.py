@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -41,9 +42,36 @@ def test_every_method_trains_a_few_steps(
     assert mask.shape == img.shape and mask.dtype == np.uint8 and mask.max() < len(classes)
 
 
-def test_adversarial_methods_require_unpaired_masks(tiny_cases, pre, classes, train_config):
-    with pytest.raises(ConfigError, match="unpaired masks"):
-        Trainer(tiny_cases, classes, train_config("aag"), preprocess=pre)
+def test_adversarial_methods_require_unpaired_masks_or_pseudo_labels(tiny_cases, pre, classes, train_config):
+    no_pseudo = dataclasses.replace(pre, pseudo_labels=False)
+    with pytest.raises(ConfigError, match="unpaired masks.*pseudo-labels on"):
+        Trainer(tiny_cases, classes, train_config("aag"), preprocess=no_pseudo)
+
+
+@pytest.mark.parametrize("method", ["aag", "unetd"])
+def test_without_unpaired_masks_the_pseudo_labels_are_the_shape_prior(
+    method, tiny_cases, pre, classes, train_config, run_trainer
+):
+    trainer = Trainer(tiny_cases, classes, train_config(method), preprocess=pre)
+    events = run_trainer(trainer)
+    assert any("shape prior" in line and "3 volume(s)" in line for line in events[0].info)
+    assert trainer.method.ctx.has_unpaired_masks
+    # the discriminator's real samples are the propagated scribbles: structures, not background only
+    real = trainer._step_data().unpaired_masks(8)
+    assert real.shape == (8, pre.patch_size, pre.patch_size) and int(real.max()) >= 1
+    assert set(np.unique(real.numpy())) <= set(range(len(classes)))
+
+
+def test_a_pseudo_prior_without_propagatable_scribbles_is_an_error(
+    tiny_cases, pre, classes, train_config, run_trainer
+):
+    only_structures = [
+        Case(c.image, c.spacing, [np.where(c.scribbles[0] == 1, 0, c.scribbles[0])], None, c.name)
+        for c in tiny_cases
+    ]
+    trainer = Trainer(only_structures, classes, train_config("aag"), preprocess=pre)
+    events = list(trainer.fit())
+    assert isinstance(events[-1], ev.Failed) and "could be propagated" in events[-1].message
 
 
 def test_unknown_method_lists_valid_ones(tiny_cases, pre, classes, train_config):

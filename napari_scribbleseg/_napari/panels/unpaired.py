@@ -10,7 +10,7 @@ from qtpy.QtWidgets import QComboBox, QFileDialog, QLabel, QWidget
 from ...engine.session import UnpairedSource
 from .. import layers as L
 
-NONE = "(none)"
+NONE = "(none: the propagated scribbles)"
 FOLDER = "folder…"
 #: The sample dataset whose unpaired-mask split the widget offers when one of its volumes is open.
 SAMPLE_WITH_MASKS = "cardiac"
@@ -42,7 +42,8 @@ class UnpairedChooser:
         self.combo = QComboBox()
         self.combo.setToolTip(
             "Masks (0 = background, k = structure k) of other subjects: the shape prior of adversarial "
-            "methods. A Labels layer, a folder of NIfTI masks, or the cardiac sample's masks."
+            "methods. A Labels layer, a folder of NIfTI masks, or the cardiac sample's masks. Without "
+            "them (and with pseudo-labels on), the scribbles propagated into pseudo-labels serve as masks."
         )
         self.combo.activated.connect(self._on_activated)
 
