@@ -22,6 +22,8 @@ def cmd_scribbles(opts: dict[str, Any]) -> int:
     slices_opt = opts.get("slices") or "all"
     slices: Any = "all" if str(slices_opt) == "all" else int(slices_opt)
     out = Path(opts["out"])
+    inputs = files + [io.sidecar_path(f) for f in files]
+    io.check_outputs([out / f.name for f in files], inputs=inputs, overwrite=bool(opts.get("overwrite")))
     for f in files:
         m = io.read_labels(f, kind="mask")
         n = int(m.data.max()) + 1
@@ -34,7 +36,7 @@ def cmd_scribbles(opts: dict[str, Any]) -> int:
             slices=slices,
             background=not opts.get("no_background"),
         )
-        io.write_labels(out / f.name, s, m, protected=files)
+        io.write_labels(out / f.name, s, m, protected=files, made_by="scribbleseg scribbles")
         print(f"{f.name} -> {out / f.name}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ def cmd_evaluate(opts: dict[str, Any]) -> int:
     require(opts, "pred", "truth")
     truths = io.list_nifti([opts["truth"]], what="true masks")
     preds = io.pair_by_name(truths, opts["pred"], what="predictions", required=True)
+    if opts.get("json"):
+        inputs = [*truths, *preds, *(io.sidecar_path(f) for f in [*truths, *preds])]
+        io.check_outputs([opts["json"]], inputs=inputs, overwrite=bool(opts.get("overwrite")))
     if opts.get("classes"):
         classes = parse_class_names(opts["classes"])
     else:
@@ -31,5 +35,6 @@ def cmd_evaluate(opts: dict[str, Any]) -> int:
     print(format_table(result))
     if opts.get("json"):
         Path(opts["json"]).parent.mkdir(parents=True, exist_ok=True)
-        io.atomic_write_text(opts["json"], result_to_json(result), error=DataError)
+        content = {"made_by": "scribbleseg evaluate", **json.loads(result_to_json(result))}
+        io.atomic_write_json(opts["json"], content, error=DataError)
     return 0

@@ -53,6 +53,14 @@ def _add_config_options(p: argparse.ArgumentParser, cls: type, title: str) -> No
         )
 
 
+def _add_overwrite(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files that scribbleseg did not write (never the command's inputs)",
+    )
+
+
 def _method_help() -> str:
     from ..engine.methods import METHODS
 
@@ -125,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default=None)
     pr.add_argument("--uncertainty", action="store_true", help="also write <name>_entropy.nii.gz")
     pr.add_argument("--config", default=None, metavar="FILE")
+    _add_overwrite(pr)
 
     pg = sub.add_parser(
         "propagate",
@@ -141,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--slice-axis", type=int, default=None, help="axis scribbled slice by slice")
     pg.add_argument("--keep-all", action="store_true", help="keep every connected component")
     pg.add_argument("--config", default=None, metavar="FILE")
+    _add_overwrite(pg)
 
     ev = sub.add_parser("evaluate", help="Dice and HD95 per class and per case")
     ev.add_argument("--pred", default=None, help="folder of predicted masks")
@@ -148,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     ev.add_argument("--classes", default=None, help="class names (default: the prediction's sidecar)")
     ev.add_argument("--config", default=None, metavar="FILE")
+    _add_overwrite(ev)
 
     sc = sub.add_parser("scribbles", help="make scribbles from dense masks (001 Sec. IV-A)")
     sc.add_argument("--masks", default=None, help="folder of masks")
@@ -157,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--seed", type=int, default=None)
     sc.add_argument("--no-background", action="store_true", help="no background scribble")
     sc.add_argument("--config", default=None, metavar="FILE")
+    _add_overwrite(sc)
 
     sd = sub.add_parser("sample-data", help="write a sample dataset as NIfTI")
     sd.add_argument("name", help="cardiac or brain")

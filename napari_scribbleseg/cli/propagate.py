@@ -26,7 +26,9 @@ def cmd_propagate(opts: dict[str, Any]) -> int:
     classes = _class_names(opts, [], scribble_files)
     out = Path(opts["out"])
     beta = float(opts.get("beta") or DEFAULT_BETA)
-    protected = list(images) + scribble_files
+    protected = list(images) + scribble_files + [io.sidecar_path(f) for f in scribble_files]
+    outputs = [q for f in images for q in (out / f.name, io.sidecar_path(out / f.name))]
+    io.check_outputs(outputs, inputs=protected, overwrite=bool(opts.get("overwrite")))
     for i, img_path in enumerate(images):
         files = [pair[i] for pair in pairs if pair[i] is not None]
         if not files:
@@ -49,6 +51,8 @@ def cmd_propagate(opts: dict[str, Any]) -> int:
             raise DataError(f"{img_path}: {exc}") from None
         mask = probabilities_to_mask(probs, keep_largest=not opts.get("keep_all"))
         dest = out / img_path.name
-        io.write_labels(dest, mask, vol, class_names=classes, protected=protected)
+        io.write_labels(
+            dest, mask, vol, class_names=classes, protected=protected, made_by="scribbleseg propagate"
+        )
         print(f"{img_path.name} -> {dest} ({time.monotonic() - t:.1f}s)", flush=True)
     return 0

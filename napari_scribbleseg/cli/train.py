@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -48,8 +50,13 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
     from ..config import from_dict
     from ..data.dataset import Case
     from ..engine.trainer import Trainer
+    from ..io import checkpoint
 
     require(opts, "images", "scribbles", "out")
+    # a bad output place or resume folder fails now, not after the whole budget
+    checkpoint.check_model_destination(opts["out"])
+    if opts.get("resume"):
+        checkpoint.load_meta(opts["resume"])
     images = io.list_nifti(opts["images"], what="images")
     scribble_dirs = opts["scribbles"] if isinstance(opts["scribbles"], list) else [opts["scribbles"]]
     pairs = [io.pair_by_name(images, d, what="scribbles", required=False) for d in scribble_dirs]
@@ -108,10 +115,50 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
         opts.get("resume"),
         start_time=t_start,
     )
+    received: list[int] = []
+    previous = _stop_on_signals(trainer, received)
     try:
-        return _report(trainer.fit(), opts, t_start)
+        rc = _report(trainer.fit(), opts, t_start)
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         trainer.close()  # frees the DDP wrappers before the process group goes
+    if received and rc == 0:
+        saved = (
+            f"the model of step {trainer.best_step} is saved in {opts['out']}" if trainer.step else "nothing"
+        )
+        print(
+            f"interrupted ({signal.Signals(received[0]).name}): {saved}; "
+            f"add --resume {opts['out']} to the same command to continue the run",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 128 + received[0]
+    return rc
+
+
+def _stop_on_signals(trainer: Any, received: list[int]) -> dict[int, Any]:
+    """Ctrl-C and SIGTERM stop training after the current step and save it, like the budget's end.
+
+    A second signal aborts at once (KeyboardInterrupt). Returns the previous handlers; the signals seen are
+    appended to ``received``. Handlers can only be installed from the main thread (elsewhere: none).
+    """
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        print(
+            f"\n{signal.Signals(signum).name}: stopping after this step and saving the model "
+            "(again to abort without saving)",
+            file=sys.stderr,
+            flush=True,
+        )
+        trainer.stop()
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _report(events: Iterator[Any], opts: dict[str, Any], t_start: float) -> int:

@@ -19,12 +19,59 @@ from ..io import checkpoint as ckpt
 
 
 @dataclass(frozen=True)
+class RunPlan:
+    """The length of a run as it was planned, so an interrupted run continues it exactly.
+
+    ``first_step`` is the step the run started from, ``total_steps`` the step it ends at (or ``None``),
+    ``time_budget`` its budget in seconds and ``elapsed`` the seconds of it used; ``length`` the options
+    that set the plan (``time_budget``, ``max_steps``, ``epochs``): a resume with other options starts a new
+    plan.
+    """
+
+    first_step: int
+    total_steps: int | None
+    time_budget: float | None
+    elapsed: float
+    length: tuple
+
+    @staticmethod
+    def length_of(config: TrainConfig) -> tuple:
+        """The options of ``config`` that decide a run's length."""
+        return (config.time_budget, config.max_steps, config.epochs)
+
+    @classmethod
+    def of(cls, length: Any, config: TrainConfig) -> RunPlan:
+        """The plan of a running :class:`~.schedule.RunLength` of ``config``, with the time used so far."""
+        elapsed = time.monotonic() - length.budget_start
+        return cls(length.first_step, length.total_steps, length.time_budget, elapsed, cls.length_of(config))
+
+
+@dataclass(frozen=True)
 class ResumePoint:
-    """Counters and spacing a resumed run continues with."""
+    """What a resumed run continues with: counters, spacing, best score and weights, RNG streams, plan.
+
+    ``plan`` is set only when the saved run did not finish its plan (stopped, interrupted, or saved
+    periodically before a crash); a finished run's continuation plans anew.
+    """
 
     step: int
     epoch: float
     target_spacing: float | None
+    best_loss: float | None = None
+    best_step: int | None = None
+    best_state: dict[str, Any] | None = None
+    rng_state: dict[str, Any] | None = None
+    torch_rng_state: Any = None
+    plan: RunPlan | None = None
+
+    def restore_streams(self, rng: Any) -> None:
+        """Put the saved random streams back: the NumPy generator ``rng`` (sampling) and torch's CPU one."""
+        if self.rng_state is not None:
+            rng.bit_generator.state = self.rng_state
+        if self.torch_rng_state is not None:
+            import torch
+
+            torch.set_rng_state(self.torch_rng_state)
 
 
 def run_metadata(
@@ -64,17 +111,23 @@ def save_run(
     best_state: dict[str, Any],
     meta: dict[str, Any],
     method: Any,
-    step: int,
-    epoch: float,
+    counters: dict[str, Any],
 ) -> None:
     """Write ``best_state`` (the segmentor weights ``predict`` uses) with ``meta``, and the training state.
 
     The training state holds the latest weights of every network of ``method``, its optimiser states and
-    the step and epoch counters (what Continue and ``--resume`` need).
+    ``counters``: ``step``, ``epoch``, ``rng`` (the NumPy generator's state) and ``plan``
+    (a :class:`RunPlan` while the run is unfinished, else ``None``), plus torch's CPU random state: what
+    Continue and ``--resume`` need.
     """
-    ckpt.save_model(folder, {k: v.detach().cpu() for k, v in best_state.items()}, meta)
-    optim = {"optimizers": method.optimizer_state(), "trainer": {"step": step, "epoch": epoch}}
-    ckpt.save_training_state(folder, method.networks, optim)
+    import torch
+
+    counters = {**counters, "torch_rng": torch.get_rng_state()}
+    plan = counters.pop("plan", None)
+    if plan is not None:
+        counters["plan"] = {**plan.__dict__, "length": list(plan.length)}
+    optim = {"optimizers": method.optimizer_state(), "trainer": counters}
+    ckpt.save_model_folder(folder, best_state, meta, method.networks, optim)
 
 
 def restore_run(
@@ -109,4 +162,18 @@ def restore_run(
         raise ConfigError(f"{folder}: does not match this method's networks ({exc})") from None
     counters = optim.get("trainer", {})
     spacing = float(meta["preprocess"].get("target_spacing") or target_spacing)
-    return ResumePoint(int(counters.get("step", 0)), float(counters.get("epoch", 0.0)), spacing)
+    plan = counters.get("plan")
+    if plan is not None:
+        plan = RunPlan(**{**plan, "length": tuple(plan["length"])})
+    best_loss = meta.get("best_val_loss")
+    return ResumePoint(
+        int(counters.get("step", 0)),
+        float(counters.get("epoch", 0.0)),
+        spacing,
+        best_loss=float(best_loss) if best_loss is not None else None,
+        best_step=meta.get("best_step"),
+        best_state=ckpt.load_weights(Path(folder) / "model.safetensors") if best_loss is not None else None,
+        rng_state=counters.get("rng"),
+        torch_rng_state=counters.get("torch_rng"),
+        plan=plan,
+    )

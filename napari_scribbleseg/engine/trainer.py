@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
-from dataclasses import is_dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,15 +23,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import PreprocessConfig, TrainConfig, from_dict
+from ..config import PreprocessConfig, TrainConfig
 from ..data.dataset import Case, median_in_plane_spacing
 from ..devices import autocast_dtype, configure_threads, resolve_device
 from ..errors import ConfigError, ScribbleSegError
 from ..inference import Predictor
 from .distributed import any_rank_stops, init_distributed, wrap_ddp
 from .events import CheckpointSaved, Event, Failed, Finished, Preview, Progress, Started, Validation
-from .methods import METHODS, MethodContext, StepData, TrainingMethod
-from .model_folder import restore_run, run_metadata, save_run
+from .methods import METHODS, MethodContext, StepData, TrainingMethod, method_config
+from .model_folder import RunPlan, restore_run, run_metadata, save_run
 from .preview import default_preview_slice, make_preview
 from .run_data import (
     annotation_notes,
@@ -43,16 +42,6 @@ from .run_data import (
 )
 from .schedule import RunLength, lr_factor
 from .validation import validate
-
-
-def method_config(method: str, options: dict[str, Any] | Any | None) -> Any:
-    """The method's config dataclass from a dict of options (or pass a config instance through)."""
-    cls = METHODS.get(method).Config
-    if options is None:
-        return cls()
-    if is_dataclass(options) and not isinstance(options, type):
-        return options
-    return from_dict(cls, dict(options))
 
 
 class Trainer:
@@ -120,6 +109,9 @@ class Trainer:
         self.best_loss: float | None = None
         self.best_step: int | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
+        self._plan: RunPlan | None = None  # the plan of an unfinished run being resumed
+        self._plan_done = True
+        self.length: RunLength | None = None
         self._stop = threading.Event()
         #: (volume index, slice index) to preview; set from any thread (e.g. the viewer's current slice)
         self.preview_request: tuple[int, int] | None = None
@@ -162,18 +154,13 @@ class Trainer:
         except ScribbleSegError as exc:
             yield Failed(self.step, time.monotonic() - t0, str(exc))
         except torch.OutOfMemoryError as exc:
+            advice = "lower the batch size or patch size"
             yield Failed(
-                self.step,
-                time.monotonic() - t0,
-                f"out of memory on {self.config.device}: lower the batch size or patch size ({exc})",
+                self.step, time.monotonic() - t0, f"out of memory on {self.config.device}: {advice} ({exc})"
             )
         except Exception as exc:  # a bug: report it with its traceback, keep the caller alive
-            yield Failed(
-                self.step,
-                time.monotonic() - t0,
-                f"training failed: {type(exc).__name__}: {exc}",
-                traceback.format_exc(),
-            )
+            message = f"training failed: {type(exc).__name__}: {exc}"
+            yield Failed(self.step, time.monotonic() - t0, message, traceback.format_exc())
 
     # -- set-up -------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -220,6 +207,14 @@ class Trainer:
                 self.resume, self.method, self.config.method, self.class_names, self.target_spacing
             )
             self.step, self.epoch, self.target_spacing = point.step, point.epoch, point.target_spacing
+            self.best_loss, self.best_step, self._best_state = (
+                point.best_loss,
+                point.best_step,
+                point.best_state,
+            )
+            point.restore_streams(self.rng)
+            if point.plan is not None and point.plan.length == RunPlan.length_of(self.config):
+                self._plan = point.plan  # an unfinished run, resumed as it was: continue its plan
 
     # -- the loop -----------------------------------------------------------------------------------
     def _fit(self, t0: float) -> Iterator[Event]:
@@ -233,6 +228,10 @@ class Trainer:
         steps_per_epoch = max(1, math.ceil(len(self.sampler) / (cfg.batch_size * self.world)))
         first_step = self.step
         length = RunLength.create(cfg, first_step, steps_per_epoch, budget_start)
+        if self._plan is not None:
+            p, self._plan = self._plan, None
+            length = RunLength(p.first_step, p.total_steps, t0 - p.elapsed, p.time_budget, length.step_reason)
+        self.length, self._plan_done = length, False
         if main:
             yield Started(
                 self.step,
@@ -293,6 +292,9 @@ class Trainer:
                 ev = self._preview(t0)
                 if ev is not None:
                     yield ev
+            if not self.val_ids and self.out_dir is not None and now - last_val >= cfg.val_every:
+                last_val = now  # nothing to select on: keep the last state, so a crash loses little
+                yield self._saved(t0, best=False)
             if self.val_ids and now - last_val >= cfg.val_every:
                 ev = yield from self._validate_and_checkpoint(t0)
                 last_val = time.monotonic()
@@ -305,23 +307,20 @@ class Trainer:
             return
         if self.val_ids:
             yield from self._validate_and_checkpoint(t0, final=True)
-            if self._best_state is not None:  # keep the best model (also for Continue)
-                self.segmentor.load_state_dict(self._best_state)
-        else:
-            self.best_step = self.step
-        if self.out_dir is not None:
-            self.save(self.out_dir)
-            yield CheckpointSaved(self.step, time.monotonic() - t0, self.out_dir / "model.safetensors", True)
+        self.best_step = self.best_step if self.val_ids else self.step
+        self._plan_done = reason != "stopped"
+        if self.out_dir is not None and self.step > 0:  # the training state keeps the last weights
+            yield self._saved(t0, best=True)
+        if self.val_ids and self._best_state is not None:  # keep the best model (also for Continue)
+            self.segmentor.load_state_dict(self._best_state)
         method.train_mode(False)
         yield Finished(self.step, time.monotonic() - t0, reason, self.best_loss, self.best_step)
 
     def _step_data(self) -> StepData:
         """What a method's ``train_step`` may draw on besides its batch (unpaired masks, unlabeled images)."""
+        masks = self.mask_sampler.masks if self.mask_sampler is not None else ()
         data = StepData(
-            self.rng,
-            self.step,
-            cases=[self.prepared[i] for i in self.train_ids],
-            reference_masks=self.mask_sampler.masks if self.mask_sampler is not None else (),
+            self.rng, self.step, cases=[self.prepared[i] for i in self.train_ids], reference_masks=masks
         )
         if self.mask_sampler is not None:
             data.unpaired_masks = lambda n: self.mask_sampler.sample(n, self.rng, self.device)
@@ -355,9 +354,13 @@ class Trainer:
         ev = Validation(self.step, time.monotonic() - t0, loss, metrics, best)
         yield ev
         if best and self.out_dir is not None and not final:
-            self.save(self.out_dir)
-            yield CheckpointSaved(self.step, time.monotonic() - t0, self.out_dir / "model.safetensors", True)
+            yield self._saved(t0, best=True)
         return ev
+
+    def _saved(self, t0: float, best: bool) -> CheckpointSaved:
+        assert self.out_dir is not None
+        self.save(self.out_dir)
+        return CheckpointSaved(self.step, time.monotonic() - t0, self.out_dir / "model.safetensors", best)
 
     def validate(self) -> tuple[float, dict[str, float]]:
         """Partial CE on the scribbles of the validation volumes (the selection score; lower is better).
@@ -381,14 +384,15 @@ class Trainer:
     def save(self, folder: str | Path) -> Path:
         """Write the model folder: best weights, metadata and the training state (for Continue/--resume)."""
         assert self.method is not None, "nothing to save before training"
-        folder = Path(folder)
         best = (
             self._best_state
             if (self._best_state is not None and self.val_ids)
             else self.segmentor.state_dict()
         )
-        save_run(folder, best, self.metadata(), self.method, self.step, self.epoch)
-        return folder
+        plan = RunPlan.of(self.length, self.config) if (self.length and not self._plan_done) else None
+        counters = {"step": self.step, "epoch": self.epoch, "rng": self.rng.bit_generator.state, "plan": plan}
+        save_run(Path(folder), best, self.metadata(), self.method, counters)
+        return Path(folder)
 
     def predictor(self) -> Predictor:
         """A :class:`~napari_scribbleseg.inference.Predictor` using the current segmentor (shares weights)."""

@@ -1,4 +1,6 @@
-"""The one atomic file writer of the package: NIfTI files, sidecars, sample data and model folders.
+"""The one atomic file writer of the package: NIfTI files, sidecars, JSON and sample data.
+
+(Model folders are published as one unit by :func:`napari_scribbleseg.io.checkpoint.save_model_folder`.)
 
 A file is written under a temporary name in its destination folder, flushed to disk (``fsync``), and moved
 onto its final name with :func:`os.replace`; the folder is then synced too where the platform allows, so

@@ -8,20 +8,29 @@ Layout of a model folder ``MODEL/``::
     state/optim.pt        optimiser states and counters: torch.save of tensors and plain containers,
                           loaded with ``weights_only=True``
 
-Nothing here unpickles arbitrary objects (DESIGN.md Sec. 2). Every file is written through the atomic
-writer (:func:`~napari_scribbleseg.io.atomic.atomic_write`), so an interrupted save leaves the previous
-file in place. The module lives in ``io`` so that both ``engine`` (which writes models) and ``inference``
-(which reads them) use it without ``inference`` importing ``engine``.
+Nothing here unpickles arbitrary objects (DESIGN.md Sec. 2). The module lives in ``io`` so that both
+``engine`` (which writes models) and ``inference`` (which reads them) use it without ``inference``
+importing ``engine``.
+
+A model folder is written as one unit (:func:`save_model_folder`): every file goes into a hidden sibling
+``.MODEL.saving/``, is flushed to disk, and the folder then replaces ``MODEL`` by two renames (the old one
+parked as ``.MODEL.previous/`` in between, then deleted). After a crash or a full disk ``MODEL`` is the old
+model or the new one, never a mix; a crash between the two renames is repaired the next time the folder
+is saved or loaded (:func:`recover_model_dir`). A model folder holds only the model: saving refuses a
+folder with other files in it, which the swap would otherwise take away.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
-from .atomic import atomic_write, atomic_write_text
+from .atomic import describe_error
 
 FORMAT = "napari-scribbleseg-model"
 FORMAT_VERSION = 1
@@ -35,13 +44,6 @@ def _flat_state(modules: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def save_weights(path: Path, state: dict[str, Any]) -> None:
-    """Write a flat ``{name: tensor}`` dict as safetensors, atomically."""
-    from safetensors.torch import save_file
-
-    atomic_write(path, lambda tmp: save_file({k: v.contiguous() for k, v in state.items()}, str(tmp)))
-
-
 def load_weights(path: Path) -> dict[str, Any]:
     """Read a safetensors file into CPU tensors."""
     from safetensors.torch import load_file
@@ -52,21 +54,151 @@ def load_weights(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: cannot read model weights ({exc})") from None
 
 
-def save_model(folder: Path, segmentor_state: dict[str, Any], meta: dict[str, Any]) -> None:
-    """Write ``model.safetensors`` and ``meta.json`` into ``folder``."""
+#: What a model folder holds (anything else in a destination folder stops a save).
+MODEL_ENTRIES = frozenset({"model.safetensors", "meta.json", "state"})
+
+
+def _siblings(folder: Path) -> tuple[Path, Path]:
+    """The staging and parked folders of ``folder``: ``.NAME.saving`` and ``.NAME.previous``."""
+    return folder.parent / f".{folder.name}.saving", folder.parent / f".{folder.name}.previous"
+
+
+def recover_model_dir(folder: str | Path) -> None:
+    """Finish or undo a save of ``folder`` that a crash interrupted between its two renames.
+
+    A staging folder whose ``meta.json`` exists is complete (``meta.json`` is written last); otherwise the
+    parked previous model goes back. Nothing happens while ``folder`` exists.
+    """
     folder = Path(folder)
-    save_weights(folder / "model.safetensors", segmentor_state)
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
-    atomic_write_text(folder / "meta.json", json.dumps(meta, indent=2))
+    if folder.exists():
+        return
+    staging, previous = _siblings(folder)
+    try:
+        if (staging / "meta.json").is_file():
+            os.replace(staging, folder)
+            shutil.rmtree(previous, ignore_errors=True)
+        elif previous.is_dir():
+            os.replace(previous, folder)
+    except OSError:  # a read-only place: loading then reports the folder as missing
+        pass
 
 
-def save_training_state(folder: Path, modules: dict[str, Any], optim_state: dict[str, Any]) -> None:
-    """Write the state needed to continue training (all networks, optimisers, counters)."""
+def check_model_destination(folder: str | Path) -> Path:
+    """Check, before any work, that a model can be saved as ``folder``; return it.
+
+    ``folder`` may be new, an empty folder or an earlier model folder (replaced as a unit when the new
+    model is saved). Its parent is created and must be writable (a probe folder is made and removed).
+
+    Raises
+    ------
+    CheckpointError
+        ``folder`` is a file, holds files that are not a model's, or cannot be written.
+    """
+    folder = Path(folder).expanduser()
+    recover_model_dir(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CheckpointError(f"{folder}: is a file, not a folder; give a folder for the model")
+    if folder.is_dir():
+        foreign = sorted(e.name for e in folder.iterdir() if e.name not in MODEL_ENTRIES)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise CheckpointError(
+                f"{folder}: holds other files ({shown}); a model folder holds only the model, so choose a "
+                "new or empty folder"
+            )
+    probe = folder.parent / f".{folder.name}.probe-{os.getpid()}"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise CheckpointError(f"{folder}: cannot write the model there: {describe_error(exc)}") from None
+    return folder
+
+
+def _write_file(path: Path, write: Any) -> None:
+    """``write(path)`` into a new file that keeps the mode the umask gives (safetensors makes ``0o600``)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+    write(path)
+    if stat.S_IMODE(os.stat(path).st_mode) != mode:
+        os.chmod(path, mode)
+    _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # folders cannot be opened on Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_model_folder(
+    folder: str | Path,
+    segmentor_state: dict[str, Any],
+    meta: dict[str, Any],
+    modules: dict[str, Any] | None = None,
+    optim_state: dict[str, Any] | None = None,
+) -> Path:
+    """Write a whole model folder as one unit (see the module docs); return ``folder``.
+
+    Parameters
+    ----------
+    folder
+        The model folder (new, empty, or an earlier model, which is replaced).
+    segmentor_state
+        The segmentor weights ``predict`` uses (``model.safetensors``).
+    meta
+        The metadata (``meta.json``; ``format`` and ``format_version`` are added).
+    modules, optim_state
+        Every network and the optimiser states and counters (``state/``), for Continue and ``--resume``;
+        ``None`` for a model without training state.
+
+    Raises
+    ------
+    CheckpointError
+        The destination is unsuitable (:func:`check_model_destination`) or a write fails (the earlier
+        model, if any, is then left as it was).
+    """
     import torch
+    from safetensors.torch import save_file
 
-    folder = Path(folder) / "state"
-    save_weights(folder / "last.safetensors", _flat_state(modules))
-    atomic_write(folder / "optim.pt", lambda tmp: torch.save(optim_state, tmp))
+    folder = check_model_destination(folder)
+    staging, previous = _siblings(folder)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        (staging / "state").mkdir(parents=True)
+        weights = {k: v.detach().cpu().contiguous() for k, v in segmentor_state.items()}
+        _write_file(staging / "model.safetensors", lambda f: save_file(weights, str(f)))
+        if modules is not None:
+            last = _flat_state(modules)
+            _write_file(staging / "state" / "last.safetensors", lambda f: save_file(last, str(f)))
+            _write_file(staging / "state" / "optim.pt", lambda f: torch.save(optim_state or {}, f))
+        text = json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION, **meta}, indent=2)
+        _write_file(staging / "meta.json", lambda f: f.write_text(text, encoding="utf-8"))  # last: complete
+        _fsync(staging / "state")
+        _fsync(staging)
+        if folder.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+            os.replace(folder, previous)
+        os.replace(staging, folder)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        recover_model_dir(folder)
+        raise CheckpointError(f"{folder}: cannot save the model: {describe_error(exc)}") from None
+    _fsync(folder.parent)
+    shutil.rmtree(previous, ignore_errors=True)
+    return folder
 
 
 def resolve_model_dir(path: str | Path) -> Path:
@@ -74,6 +206,7 @@ def resolve_model_dir(path: str | Path) -> Path:
     p = Path(path)
     if p.is_file():
         p = p.parent
+    recover_model_dir(p)
     if not p.exists():
         raise CheckpointError(f"{path}: no such model folder")
     if not (p / "meta.json").is_file() or not (p / "model.safetensors").is_file():

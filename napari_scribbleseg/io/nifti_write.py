@@ -24,6 +24,7 @@ from ..errors import DataError
 from ..labels import check_label_values
 from .atomic import atomic_write
 from .files import nifti_suffix
+from .outputs import output_descrip
 from .sidecar import sidecar_path, write_sidecar
 from .volume import NiftiVolume, make_affine
 
@@ -124,6 +125,7 @@ def write_labels(
     class_names: Sequence[str] | None = None,
     kind: Literal["mask", "scribbles"] = "mask",
     protected: Iterable[str | Path] = (),
+    made_by: str | None = None,
 ) -> Path:
     """Write a mask or scribbles on the grid of ``reference``.
 
@@ -153,6 +155,10 @@ def write_labels(
     protected
         Paths that must not be overwritten (e.g. the input volumes). The reference's own file is always
         protected, and so is the sidecar's path.
+    made_by
+        The command that made the labels (``"scribbleseg predict"``): marks the file and its sidecar as
+        the tool's own output, which later runs may replace (:mod:`~napari_scribbleseg.io.outputs`).
+        ``None`` for what the user made (scribbles and masks saved from napari).
 
     Returns
     -------
@@ -179,11 +185,11 @@ def write_labels(
         _refuse_protected(sidecar_path(p), protected, reference)
     img = _image_from_reference(data, reference)
     img.header.set_intent(_NIFTI_INTENT_LABEL)
-    img.header["descrip"] = f"napari-scribbleseg {kind}".encode()
+    img.header["descrip"] = output_descrip(made_by) if made_by else f"napari-scribbleseg {kind}".encode()
     _save(p, img)
     if names is not None:
         source = reference.path.name if reference.path is not None else None
-        write_sidecar(p, names, kind=kind, source=source)
+        write_sidecar(p, names, kind=kind, source=source, made_by=made_by)
     return p
 
 
@@ -193,10 +199,11 @@ def write_image(
     reference: NiftiVolume,
     *,
     protected: Iterable[str | Path] = (),
+    made_by: str | None = None,
 ) -> Path:
     """Write a ``float32`` image (e.g. an uncertainty map) on the grid of ``reference``.
 
-    Same geometry rules, atomicity and protections as :func:`write_labels`.
+    Same geometry rules, atomicity, protections and output mark (``made_by``) as :func:`write_labels`.
 
     Returns
     -------
@@ -216,6 +223,7 @@ def write_image(
     _check_grid(p, arr, reference, "image")
     img = _image_from_reference(arr, reference)
     img.header.set_intent("none")
+    img.header["descrip"] = output_descrip(made_by) if made_by else b""
     _save(p, img)
     return p
 

@@ -106,6 +106,7 @@ def write_sidecar(
     *,
     kind: str = "mask",
     source: str | None = None,
+    made_by: str | None = None,
 ) -> Path:
     """Write the sidecar of the NIfTI file ``path`` atomically; return the sidecar's path.
 
@@ -119,6 +120,9 @@ def write_sidecar(
         The label encoding of the file: ``"mask"`` or ``"scribbles"``.
     source
         File name of the image the labels belong to, or ``None``.
+    made_by
+        The command that made the file, if it is a machine output (``"made_by"`` entry, see
+        :mod:`~napari_scribbleseg.io.outputs`).
 
     Raises
     ------
@@ -132,6 +136,8 @@ def write_sidecar(
         "classes": {str(i): str(n) for i, n in enumerate(class_names)},
         "source": source,
     }
+    if made_by:
+        content["made_by"] = made_by
     return atomic_write_json(sidecar_path(path), content, error=DataError)
 
 

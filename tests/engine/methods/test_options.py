@@ -16,11 +16,11 @@ from napari_scribbleseg.config import (
     option_aliases,
     replace,
 )
-from napari_scribbleseg.engine.methods import METHODS
+from napari_scribbleseg.engine.methods import METHODS, method_config
 from napari_scribbleseg.engine.methods.adversarial import AdversarialConfig
 from napari_scribbleseg.engine.methods.attenscribble import AttenScribbleConfig
 from napari_scribbleseg.engine.methods.crf import CRFConfig, CRFTermConfig, crf_term
-from napari_scribbleseg.engine.trainer import Trainer, method_config
+from napari_scribbleseg.engine.trainer import Trainer
 from napari_scribbleseg.errors import ConfigError
 from napari_scribbleseg.losses import masked_crf_loss
 

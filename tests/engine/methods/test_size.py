@@ -9,9 +9,10 @@ import torch
 from napari_scribbleseg.cli.options import parse_method_options
 from napari_scribbleseg.data.dataset import Batch, PreparedCase
 from napari_scribbleseg.engine import events as ev
+from napari_scribbleseg.engine.methods import method_config
 from napari_scribbleseg.engine.methods.size import SizeConfig, SizeConstrained
 from napari_scribbleseg.engine.methods.size_bounds import parse_bounds
-from napari_scribbleseg.engine.trainer import Trainer, method_config
+from napari_scribbleseg.engine.trainer import Trainer
 from napari_scribbleseg.errors import ConfigError
 from napari_scribbleseg.labels import IGNORE
 
