@@ -44,10 +44,19 @@ def cmd_scribbles(opts: dict[str, Any]) -> int:
 def cmd_sample_data(opts: dict[str, Any]) -> int:
     """``scribbleseg sample-data``."""
     from ..data.samples import write_sample
+    from ..errors import DataError
+    from ..io import DATASET_CLASSES_FILE, is_own_output
 
+    out = Path(opts["out"])
+    if out.is_dir() and any(out.iterdir()) and not opts.get("overwrite"):
+        if not is_own_output(out / DATASET_CLASSES_FILE):  # a sample written before may be rewritten
+            raise DataError(
+                f"{out}: is not empty and holds no sample dataset; choose a new or empty folder, or pass "
+                "--overwrite to write the sample's files into it"
+            )
     kwargs = {"seed": opts.get("seed") or 0}
     if opts.get("subjects"):
         kwargs["n_subjects"] = opts["subjects"]
-    path = write_sample(opts["name"], Path(opts["out"]), **kwargs)
+    path = write_sample(opts["name"], out, **kwargs)
     print(f"wrote the {opts['name']} sample to {path}")
     return 0

@@ -175,4 +175,5 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--out", required=True, help="output folder")
     sd.add_argument("--seed", type=int, default=0)
     sd.add_argument("--subjects", type=int, default=None, help="number of subjects (cardiac)")
+    _add_overwrite(sd)
     return p

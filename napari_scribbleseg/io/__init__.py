@@ -20,6 +20,7 @@ from .nifti_read import LABEL_WORDS, label_kind, read_image, read_labels
 from .nifti_write import save_nifti, write_image, write_labels
 from .outputs import check_outputs, is_own_output
 from .sidecar import (
+    DATASET_CLASSES_FILE,
     dataset_class_names,
     read_sidecar,
     read_sidecar_content,
@@ -30,6 +31,7 @@ from .sidecar import (
 from .volume import NiftiVolume, affines_match, make_affine
 
 __all__ = [
+    "DATASET_CLASSES_FILE",
     "LABEL_WORDS",
     "NIFTI_SUFFIXES",
     "NiftiVolume",

@@ -173,5 +173,5 @@ def write_dataset_classes(
 
     ``encoding`` maps a kind of file (``"masks"``, ``"scribbles"``) to one line describing its values.
     """
-    content = {"classes": [str(c) for c in class_names], "encoding": dict(encoding)}
+    content = {"classes": [str(c) for c in class_names], "encoding": dict(encoding), "made_by": "scribbleseg"}
     return atomic_write_json(Path(folder) / DATASET_CLASSES_FILE, content, error=DataError)

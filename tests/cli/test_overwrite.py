@@ -142,3 +142,15 @@ def test_train_checks_the_model_folder_before_loading(dataset, tmp_path, capsys,
     assert sorted(p.name for p in (tmp_path / "busy").iterdir()) == ["thesis.docx"]
     assert main([*args, "--out", str(tmp_path / "m"), "--resume", str(tmp_path / "nope")]) == 1
     assert "no such model folder" in capsys.readouterr().err
+
+
+def test_sample_data_rewrites_a_sample_but_not_a_foreign_folder(tmp_path, capsys):
+    out = tmp_path / "data"
+    assert main(["sample-data", "cardiac", "--out", str(out), "--subjects", "3"]) == 0
+    assert main(["sample-data", "cardiac", "--out", str(out), "--subjects", "3"]) == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "scan.nii.gz").write_bytes(b"x")
+    assert main(["sample-data", "cardiac", "--out", str(mine), "--subjects", "3"]) == 1
+    assert "holds no sample dataset" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.iterdir()) == ["scan.nii.gz"]
