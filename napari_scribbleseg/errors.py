@@ -25,3 +25,7 @@ class ConfigError(ScribbleSegError, ValueError):
 
 class CheckpointError(ScribbleSegError, ValueError):
     """A model file that cannot be loaded."""
+
+
+class OutOfMemoryWarning(UserWarning):
+    """The device ran out of memory and the work went on in a slower way (smaller batches, the CPU)."""

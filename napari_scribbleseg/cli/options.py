@@ -11,9 +11,25 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..errors import ConfigError
+
+
+def _toml_module(path: str) -> ModuleType:
+    """``tomllib`` (Python >= 3.11) or its backport ``tomli`` (a dependency on Python 3.10)."""
+    try:
+        import tomllib
+    except ImportError:
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise ConfigError(
+                f"{path}: reading a .toml config on Python < 3.11 needs the tomli package "
+                f"(pip install tomli), or write the config as .json"
+            ) from None
+    return tomllib
 
 
 def load_config_file(path: str | None) -> dict[str, Any]:
@@ -31,11 +47,11 @@ def load_config_file(path: str | None) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file not found")
     try:
         if p.suffix.lower() == ".toml":
-            import tomllib
-
-            data = tomllib.loads(p.read_text())
+            data = _toml_module(path).loads(p.read_text())
         else:
             data = json.loads(p.read_text())
+    except ConfigError:
+        raise
     except Exception as exc:
         raise ConfigError(f"{path}: cannot parse config file ({exc})") from None
     if not isinstance(data, dict):

@@ -28,7 +28,7 @@ def cmd_predict(opts: dict[str, Any]) -> int:
     for img_path in images:
         t = time.monotonic()
         vol = io.read_image(img_path)
-        mask, probs = predictor.segment(vol.data, vol.spacing)
+        mask, probs = predictor.segment(vol.data, vol.spacing, source=img_path)
         dest = out / img_path.name
         io.write_labels(
             dest,

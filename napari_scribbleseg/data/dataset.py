@@ -105,7 +105,9 @@ def prepare_case(
     ``pseudo`` is an optional pseudo-label volume (class indices, ``IGNORE`` where not labelled, on the
     case's grid) added as the last target row.
     """
-    geom = SliceGeometry.create(case.image.shape, case.spacing, target_spacing, pre.slice_axis)
+    geom = SliceGeometry.create(
+        case.image.shape, case.spacing, target_spacing, pre.slice_axis, source=case.name
+    )
     image = to_slices(normalize_intensity(case.image, pre.normalization), geom)
     rows, dense = [], []
     drawn = np.zeros(image.shape, bool)
@@ -143,7 +145,7 @@ def median_in_plane_spacing(cases: Sequence[Case], axis: int | None = None) -> f
     """The run's in-plane spacing: the median of the cases' in-plane spacings (nnU-Net's choice)."""
     values = []
     for c in cases:
-        ax = SliceGeometry.create(c.image.shape, c.spacing, None, axis).axis
+        ax = SliceGeometry.create(c.image.shape, c.spacing, None, axis, source=c.name).axis
         values += [float(s) for i, s in enumerate(c.spacing) if i != ax]
     if not values:
         raise DataError("no training volume given")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..io.limits import check_voxel_count, max_voxels
 
 
 def choose_slice_axis(spacing: Sequence[float], override: int | None = None) -> int:
@@ -84,15 +85,57 @@ class SliceGeometry:
 
     @classmethod
     def create(
-        cls, shape: Sequence[int], spacing: Sequence[float], target_spacing: float | None, axis: int | None
+        cls,
+        shape: Sequence[int],
+        spacing: Sequence[float],
+        target_spacing: float | None,
+        axis: int | None,
+        *,
+        source: str | None = None,
     ) -> SliceGeometry:
-        """Geometry of a volume of ``shape`` and ``spacing`` at in-plane ``target_spacing`` (None = own)."""
+        """Geometry of a volume of ``shape`` and ``spacing`` at in-plane ``target_spacing`` (None = own).
+
+        Parameters
+        ----------
+        shape, spacing
+            The volume's shape and voxel sizes (mm).
+        target_spacing
+            The run's in-plane spacing (mm); ``None`` or 0 keeps the volume's own.
+        axis
+            Slice axis override (``None``: the largest spacing).
+        source
+            The volume's file or case name, for the messages.
+
+        Raises
+        ------
+        DataError
+            If the shape is not 3D, a spacing is not a positive finite number, or resampling would grow
+            the volume past :func:`~napari_scribbleseg.io.limits.max_voxels` (checked before allocating;
+            the message names the volume, both spacings and the size it would have).
+        """
+        name = source or "the volume"
         if len(shape) != 3:
-            raise DataError(f"expected a 3D volume, got shape {tuple(shape)}")
-        ax = choose_slice_axis(spacing, axis)
-        sp = tuple(float(s) for i, s in enumerate(spacing[:3]) if i != ax)
+            raise DataError(f"{name}: expected a 3D volume, got shape {tuple(shape)}")
+        sp3 = [float(s) for s in spacing[:3]]
+        if len(sp3) != 3 or not all(np.isfinite(s) and s > 0 for s in sp3):
+            raise DataError(f"{name}: voxel spacing {tuple(sp3)} must be three positive finite numbers")
+        ax = choose_slice_axis(sp3, axis)
+        sp = tuple(s for i, s in enumerate(sp3) if i != ax)
         in_plane = [int(n) for i, n in enumerate(shape) if i != ax]
         tgt = float(target_spacing) if target_spacing else float(np.sqrt(sp[0] * sp[1]))
+        if not (np.isfinite(tgt) and tgt > 0):
+            raise DataError(f"{name}: cannot resample to an in-plane spacing of {tgt:g} mm")
+        # floats, capped far above any limit: sizes are compared before anything is allocated or rounded
+        exact = [min(1e18, max(8.0, n * s / tgt)) for n, s in zip(in_plane, sp)]
+        n_slices = int(shape[ax])
+        if n_slices * exact[0] * exact[1] > max(max_voxels(), int(np.prod(shape, dtype=float))):
+            size = [round(e) for e in exact]
+            check_voxel_count(
+                name,
+                [n_slices, *size],
+                f"resampling from spacing ({sp[0]:g}, {sp[1]:g}) mm in-plane to the target spacing "
+                f"{tgt:g} mm would make",
+            )
         res = tuple(max(8, int(round(n * s / tgt))) for n, s in zip(in_plane, sp))
         # keep the own grid when resampling would change a side by under 1 pixel-percent
         if all(abs(r - n) <= max(1, 0.01 * n) for r, n in zip(res, in_plane)):

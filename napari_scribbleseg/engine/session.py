@@ -365,7 +365,9 @@ class TrainingSession:
         results = []
         for item in items:
             cb = (lambda done, total, _n=item.name: progress(_n, done, total)) if progress else None
-            mask, probs, att = predictor.segment_with_attention(item.image, item.spacing, progress=cb)
+            mask, probs, att = predictor.segment_with_attention(
+                item.image, item.spacing, progress=cb, source=item.name
+            )
             unc = entropy(probs) if uncertainty else None
             results.append(PredictResult(item.name, mask, unc, att, tuple(predictor.class_names)))
         return results

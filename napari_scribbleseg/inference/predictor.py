@@ -84,9 +84,18 @@ class Predictor:
         """Whether the segmentor produces attention maps (AAG)."""
         return bool(getattr(self.segmentor, "has_attention", False))
 
-    def geometry(self, shape: tuple[int, ...], spacing: tuple[float, ...]) -> SliceGeometry:
-        """How a volume of ``shape`` and ``spacing`` is sliced for this model."""
-        return SliceGeometry.create(shape, spacing, self.target_spacing, self.pre.slice_axis)
+    def geometry(
+        self, shape: tuple[int, ...], spacing: tuple[float, ...], source: str | None = None
+    ) -> SliceGeometry:
+        """How a volume of ``shape`` and ``spacing`` is sliced for this model.
+
+        Raises
+        ------
+        DataError
+            If resampling to the model's spacing would make the volume too large (the message names
+            ``source``); see :meth:`~napari_scribbleseg.data.slices.SliceGeometry.create`.
+        """
+        return SliceGeometry.create(shape, spacing, self.target_spacing, self.pre.slice_axis, source=source)
 
     def predict_proba(
         self,
@@ -96,22 +105,27 @@ class Predictor:
         attention: bool = False,
         progress: Callable[[int, int], None] | None = None,
         batch_size: int = 8,
+        source: str | Path | None = None,
     ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
         """Class probabilities (C, *image.shape) on the input grid.
 
-        With ``attention`` also the attention maps per scale, each of ``image.shape``.
+        With ``attention`` also the attention maps per scale, each of ``image.shape``. ``source`` (the
+        image's file or layer name) names the volume in errors. Out of device memory, the batch is halved
+        and then the CPU used, with a warning (:func:`~.slicewise.predict_stack`).
 
         Raises
         ------
         DataError
-            If the image is not 3D or holds NaN/Inf values.
+            If the image is not 3D, holds NaN/Inf values, or would be too large once resampled to the
+            model's spacing (checked before resampling).
         """
+        name = str(source) if source is not None else "the volume"
         image = np.asarray(image)
         if image.ndim != 3:
-            raise DataError(f"expected a 3D volume, got shape {image.shape}")
+            raise DataError(f"{name}: expected a 3D volume, got shape {image.shape}")
         if not np.all(np.isfinite(image)):
-            raise DataError("the volume contains NaN or Inf values")
-        geom = self.geometry(image.shape, spacing)
+            raise DataError(f"{name}: the volume contains NaN or Inf values")
+        geom = self.geometry(image.shape, spacing, None if source is None else str(source))
         stack = to_slices(normalize_intensity(image, self.pre.normalization), geom)
         was_training = self.segmentor.training
         self.segmentor.eval()
@@ -137,9 +151,10 @@ class Predictor:
         spacing: tuple[float, float, float],
         *,
         progress: Callable[[int, int], None] | None = None,
+        source: str | Path | None = None,
     ) -> np.ndarray:
-        """Mask (mask encoding, uint8) of ``image`` on its own grid."""
-        return self.segment(image, spacing, progress=progress)[0]
+        """Mask (mask encoding, uint8) of ``image`` on its own grid (``source`` names it in errors)."""
+        return self.segment(image, spacing, progress=progress, source=source)[0]
 
     def segment(
         self,
@@ -147,9 +162,13 @@ class Predictor:
         spacing: tuple[float, float, float],
         *,
         progress: Callable[[int, int], None] | None = None,
+        source: str | Path | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``(mask, probabilities)``: the post-processed mask (uint8) and the class probabilities."""
-        probs = self.predict_proba(image, spacing, progress=progress)
+        """``(mask, probabilities)``: the post-processed mask (uint8) and the class probabilities.
+
+        ``source`` (the image's file or layer name) names the volume in errors.
+        """
+        probs = self.predict_proba(image, spacing, progress=progress, source=source)
         return self.to_mask(probs), probs
 
     def segment_with_attention(
@@ -158,6 +177,7 @@ class Predictor:
         spacing: tuple[float, float, float],
         *,
         progress: Callable[[int, int], None] | None = None,
+        source: str | Path | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """``(mask, probabilities, attention maps)``: :meth:`segment` plus the attention maps per scale.
 
@@ -165,7 +185,7 @@ class Predictor:
         same as :meth:`segment`'s: one forward pass and one post-processing step for CLI and viewer.
         """
         if not self.has_attention:
-            mask, probs = self.segment(image, spacing, progress=progress)
+            mask, probs = self.segment(image, spacing, progress=progress, source=source)
             return mask, probs, {}
-        probs, att = self.predict_proba(image, spacing, attention=True, progress=progress)
+        probs, att = self.predict_proba(image, spacing, attention=True, progress=progress, source=source)
         return self.to_mask(probs), probs, att

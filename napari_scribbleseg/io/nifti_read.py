@@ -6,6 +6,8 @@ Everything goes through nibabel. The rules this module keeps:
   (:class:`~napari_scribbleseg.io.volume.NiftiVolume`), which the writers reuse.
 - **Label values are never rescaled.** Labels are read from the raw on-disk values; a non-trivial
   ``scl_slope``/``scl_inter`` or float storage is accepted only when it yields whole numbers.
+- **Nothing is read that the header cannot justify.** The declared shape, the spacing and the file's size
+  are checked (:mod:`.limits`) before any voxel data is touched.
 - **Errors name the file and the problem** (:class:`~napari_scribbleseg.errors.DataError`), so the CLI and
   the napari widget can show them as they are.
 
@@ -24,6 +26,7 @@ import numpy as np
 from ..errors import DataError
 from ..labels import UNANNOTATED, check_label_values
 from .atomic import describe_error
+from .limits import check_header
 from .sidecar import read_sidecar_content
 from .volume import NiftiVolume, affines_match, format_affine
 
@@ -103,11 +106,15 @@ def read_image(path: str | Path) -> NiftiVolume:
     Raises
     ------
     DataError
-        If the file is missing, unreadable, corrupt or not NIfTI; is not 3D (2D, true 4D...); is empty; or
-        holds NaN or infinite intensities. The message names the file and the problem.
+        If the file is missing, unreadable, corrupt or not NIfTI; is not 3D (2D, true 4D...); is empty;
+        declares more voxels, or a spacing further out, than :mod:`~napari_scribbleseg.io.limits` accepts,
+        or more data than the file can hold (all checked before the data is read); or holds NaN or
+        infinite intensities.
+        The message names the file and the problem.
     """
     p, img = _load(path)
     shape = _spatial_shape(p, img.shape)
+    check_header(p, img, shape)
     try:
         data = np.asarray(img.get_fdata(dtype=np.float32), dtype=np.float32)
     except MemoryError:
@@ -220,6 +227,7 @@ def read_labels(
         raise ValueError(f"kind must be 'scribbles' or 'mask', got {kind!r}")
     p, img = _load(path)
     shape = _spatial_shape(p, img.shape)
+    check_header(p, img, shape, "label")
     data = _raw_label_values(p, img).reshape(shape)
     affine = img.header.get_best_affine()
     if reference is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -34,6 +35,20 @@ def test_config_file_errors(tmp_path):
     bad.write_text("{")
     with pytest.raises(ConfigError, match="cannot parse"):
         load_config_file(str(bad))
+
+
+def test_toml_config_without_tomllib_uses_tomli(tmp_path, monkeypatch):
+    # Python 3.10 has no tomllib: the tomli backport (a dependency there) reads the file instead
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('method = "crf"\n')
+    fake_tomli = types.ModuleType("tomli")
+    fake_tomli.loads = lambda text: {"time-budget": 30, "text": text}
+    monkeypatch.setitem(sys.modules, "tomllib", None)  # makes ``import tomllib`` fail
+    monkeypatch.setitem(sys.modules, "tomli", fake_tomli)
+    assert load_config_file(str(cfg)) == {"time_budget": 30, "text": 'method = "crf"\n'}
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    with pytest.raises(ConfigError, match=r"c.toml: reading a .toml config on Python < 3.11 needs the tomli"):
+        load_config_file(str(cfg))
 
 
 def test_method_options_parse_json_values_and_keep_strings():
