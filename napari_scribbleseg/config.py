@@ -93,7 +93,9 @@ class PreprocessConfig:
     )
     keep_largest: bool = _f(
         True,
-        "prediction keeps only the largest 3D connected component of the structures (drops far-away blobs)",
+        "prediction drops far-away blobs: the largest 3D component of all structures together and of each "
+        "structure is kept where that lowers no structure's score on the validation volumes (decided at the "
+        "end of training, stored with the model)",
     )
 
     def __post_init__(self) -> None:

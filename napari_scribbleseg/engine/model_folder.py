@@ -82,11 +82,14 @@ def run_metadata(
     class_names: Sequence[str],
     method: Any,
     progress: tuple[int, int | None, float | None],
+    keep_largest: Any = None,
 ) -> dict[str, Any]:
     """The ``meta.json`` of a model: what inference and Continue need to rebuild and check the run.
 
-    ``progress`` is ``(step, best_step, best_val_loss)``. The segmentor is described by name and init
-    arguments (rebuilt through the model registry, never unpickled).
+    ``progress`` is ``(step, best_step, best_val_loss)``; ``keep_largest`` the
+    :class:`~napari_scribbleseg.inference.postprocess.KeepLargest` rule the run chose (``postprocess``).
+    The segmentor is described by name and init arguments (rebuilt through the model registry, never
+    unpickled).
     """
     step, best_step, best_loss = progress
     pre_dict = to_dict(pre)
@@ -102,6 +105,7 @@ def run_metadata(
         "step": step,
         "best_step": best_step,
         "best_val_loss": best_loss,
+        "postprocess": {"keep_largest": keep_largest.to_meta()} if keep_largest is not None else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 

@@ -28,6 +28,7 @@ from ..data.dataset import Case, median_in_plane_spacing
 from ..devices import autocast_dtype, configure_threads, resolve_device
 from ..errors import ConfigError, ScribbleSegError
 from ..inference import Predictor
+from ..inference.postprocess import KeepLargest
 from .distributed import any_rank_stops, init_distributed, wrap_ddp
 from .events import CheckpointSaved, Event, Failed, Finished, Preview, Progress, Started, Validation
 from .methods import METHODS, MethodContext, StepData, TrainingMethod, method_config
@@ -41,7 +42,7 @@ from .run_data import (
     prepare_run,
 )
 from .schedule import RunLength, lr_factor
-from .validation import validate
+from .validation import decide_keep_largest, validate
 
 
 class Trainer:
@@ -112,6 +113,7 @@ class Trainer:
         self._plan: RunPlan | None = None  # the plan of an unfinished run being resumed
         self._plan_done = True
         self.length: RunLength | None = None
+        self.keep_largest: KeepLargest | None = None  # the clean-up chosen at the end of a run
         self._stop = threading.Event()
         #: (volume index, slice index) to preview; set from any thread (e.g. the viewer's current slice)
         self.preview_request: tuple[int, int] | None = None
@@ -127,12 +129,7 @@ class Trainer:
         self.setup_info: tuple[str, ...] = ()  # what the set-up chose (Started.info)
 
     def close(self) -> None:
-        """Release the DDP wrappers of a torchrun run (they hold the process group); idempotent.
-
-        The trainer and its method refer to each other, so without this the wrappers would live until
-        the garbage collector, possibly until interpreter exit
-        (see :func:`~napari_scribbleseg.engine.distributed.shutdown_distributed`).
-        """
+        """Release the DDP wrappers, which hold a torchrun process group (:func:`.shutdown_distributed`)."""
         if self.method is not None:
             self.method.unwrap()
         gc.collect()
@@ -142,11 +139,7 @@ class Trainer:
         self._stop.set()
 
     def fit(self) -> Iterator[Event]:
-        """Train, yielding events; ends with :class:`Finished` or :class:`Failed`.
-
-        May be called again after it finished to continue training from the same weights and optimiser
-        state (with the cases given to :meth:`set_cases`).
-        """
+        """Train, yielding events until :class:`Finished` or :class:`Failed`; call again to continue."""
         self._stop.clear()
         t0 = time.monotonic()
         try:
@@ -309,6 +302,10 @@ class Trainer:
             yield from self._validate_and_checkpoint(t0, final=True)
         self.best_step = self.best_step if self.val_ids else self.step
         self._plan_done = reason != "stopped"
+        if self.pre.keep_largest:  # decided on validation volumes, else on the training scribbles
+            cases = [self.prepared[i] for i in self.val_ids or self.train_ids]
+            args = (self.n_classes, self.device, self.amp, self._best_state if self.val_ids else None)
+            self.keep_largest = decide_keep_largest(self.segmentor, cases, *args)
         if self.out_dir is not None and self.step > 0:  # the training state keeps the last weights
             yield self._saved(t0, best=True)
         if self.val_ids and self._best_state is not None:  # keep the best model (also for Continue)
@@ -379,7 +376,7 @@ class Trainer:
         """JSON metadata stored with the model (:func:`.model_folder.run_metadata`)."""
         assert self.method is not None
         run = (self.config, self.method_options, self.pre, self.target_spacing, self.class_names, self.method)
-        return run_metadata(*run, (self.step, self.best_step, self.best_loss))
+        return run_metadata(*run, (self.step, self.best_step, self.best_loss), self.keep_largest)
 
     def save(self, folder: str | Path) -> Path:
         """Write the model folder: best weights, metadata and the training state (for Continue/--resume)."""

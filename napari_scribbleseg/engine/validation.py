@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data.dataset import Case, PreparedCase
 from ..inference import predict_stack, probabilities_to_mask
+from ..inference.postprocess import KeepLargest
 from ..labels import IGNORE
 from ..metrics import dice_per_class
 
@@ -94,3 +95,79 @@ def _dice_of_present(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> lis
     present[np.unique(pred)] = True
     present[np.unique(truth)] = True
     return [float(d) for d, p in zip(dice, present[1:]) if p]
+
+
+def decide_keep_largest(
+    segmentor: Any,
+    cases: Sequence[PreparedCase],
+    n_classes: int,
+    device: Any,
+    amp: Any,
+    weights: dict[str, Any] | None = None,
+) -> KeepLargest:
+    """Choose the connected-component clean-up that does not lower the score on ``cases``.
+
+    After nnU-Net (Isensee et al. 2021, Nat. Methods, "post-processing"): first the largest component of
+    all structures together is kept if no structure's score drops (nnU-Net looks at the mean; a
+    structure lost for a gain elsewhere is what this tool must not do silently); then, per structure, its
+    own largest component is kept if that structure's score does not drop. The score of a structure
+    is its Dice restricted to the annotated voxels of the user's annotations (scribbles or dense masks;
+    pseudo-labels do not count), so scribble-only runs decide too: a second blob that holds scribbles of
+    its structure is kept, one on background scribbles goes.
+
+    ``cases`` are the validation volumes (the training volumes when there are none); ``weights``, if
+    given, are loaded for the decision (the best model) and the segmentor's own weights put back after.
+    """
+    saved = None
+    if weights is not None:
+        saved = {k: v.detach().clone() for k, v in segmentor.state_dict().items()}
+        segmentor.load_state_dict(weights)
+    was_training = segmentor.training
+    segmentor.eval()
+    samples = []
+    try:
+        for pc in cases:
+            rows = [
+                (pc.targets[a].astype(np.int64), pc.targets[a] != IGNORE)
+                for a in range(pc.targets.shape[0])
+                if not pc.is_pseudo(a) and (pc.targets[a] != IGNORE).any()
+            ]
+            if rows:
+                mask = predict_stack(segmentor, pc.image, device, amp).argmax(0).astype(np.uint8)
+                samples.append((mask, rows))
+    finally:
+        segmentor.train(was_training)
+        if saved is not None:
+            segmentor.load_state_dict(saved)
+
+    def scores(rule: KeepLargest) -> np.ndarray:
+        """Mean restricted Dice per structure (NaN where a structure is absent everywhere)."""
+        per = [[] for _ in range(n_classes - 1)]
+        for mask, rows in samples:
+            m = rule.apply(mask)
+            for truth, ann in rows:
+                p, t = m[ann], truth[ann]
+                for k in range(1, n_classes):
+                    denom = int((p == k).sum() + (t == k).sum())
+                    if denom:
+                        per[k - 1].append(2.0 * int(((p == k) & (t == k)).sum()) / denom)
+        return np.array([np.mean(v) if v else np.nan for v in per])
+
+    if not samples:
+        return KeepLargest()
+    rule, best = KeepLargest(), scores(KeepLargest())
+    candidate = scores(KeepLargest(foreground=True))
+    if _not_lower(candidate, best):
+        rule, best = KeepLargest(foreground=True), candidate
+    for k in range(1, n_classes):
+        trial = KeepLargest(rule.foreground, (*rule.classes, k))
+        got = scores(trial)
+        if _not_lower(got[k - 1 : k], best[k - 1 : k]):
+            rule, best = trial, got
+    return rule
+
+
+def _not_lower(new: np.ndarray, old: np.ndarray) -> bool:
+    """No structure scores lower in ``new`` (structures without a score, NaN, do not count)."""
+    both = np.isfinite(new) & np.isfinite(old)
+    return bool(np.all(new[both] >= old[both] - 1e-9)) and not (np.isfinite(old) & ~np.isfinite(new)).any()

@@ -7,12 +7,51 @@ the same probabilities.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-__all__ = ["entropy", "keep_largest_component", "probabilities_to_mask"]
+__all__ = ["KeepLargest", "entropy", "keep_largest_component", "probabilities_to_mask"]
 
 
-def probabilities_to_mask(probs: np.ndarray, keep_largest: bool) -> np.ndarray:
+@dataclass(frozen=True)
+class KeepLargest:
+    """Which connected-component clean-up a mask gets, as decided on validation volumes.
+
+    ``foreground``: keep the largest 3D component of all structures together (blobs away from the organ
+    go); ``classes``: then, for each of these structures, keep only its own largest component. A training
+    run chooses both the way nnU-Net does (Isensee et al. 2021, "post-processing"): each is kept only where
+    it does not lower the validation score (:func:`~napari_scribbleseg.engine.validation.
+    decide_keep_largest`), so two kidneys of one class or a spleen beside the liver survive.
+    """
+
+    foreground: bool = False
+    classes: tuple[int, ...] = ()
+
+    def apply(self, mask: np.ndarray) -> np.ndarray:
+        """``mask`` with the clean-up applied (removed voxels become background)."""
+        if self.foreground:
+            mask = keep_largest_component(mask)
+        for k in self.classes:
+            mask = keep_largest_component(mask, structure=k)
+        return mask
+
+    def to_meta(self) -> dict[str, Any]:
+        """The JSON form stored in a model's ``meta.json``."""
+        return {"foreground": self.foreground, "classes": list(self.classes)}
+
+    @classmethod
+    def from_meta(cls, entry: Any, n_classes: int) -> KeepLargest:
+        """Read :meth:`to_meta`'s form; values outside ``1..n_classes-1`` are dropped."""
+        if not isinstance(entry, dict):
+            return cls()
+        classes = entry.get("classes") if isinstance(entry.get("classes"), list) else []
+        keep = tuple(int(k) for k in classes if isinstance(k, int) and 0 < k < n_classes)
+        return cls(bool(entry.get("foreground", False)), keep)
+
+
+def probabilities_to_mask(probs: np.ndarray, keep_largest: bool | KeepLargest) -> np.ndarray:
     """The mask (mask encoding, uint8) of class probabilities.
 
     Parameters
@@ -20,8 +59,8 @@ def probabilities_to_mask(probs: np.ndarray, keep_largest: bool) -> np.ndarray:
     probs
         Class probabilities (C, ...), background first.
     keep_largest
-        Keep only the structures' largest connected component (:func:`keep_largest_component`); the
-        model's ``PreprocessConfig.keep_largest`` decides it.
+        A :class:`KeepLargest` rule (what a trained model decided), or ``True`` for the largest connected
+        component of all structures together (:func:`keep_largest_component`), ``False`` for none.
 
     Returns
     -------
@@ -29,21 +68,24 @@ def probabilities_to_mask(probs: np.ndarray, keep_largest: bool) -> np.ndarray:
         ``probs.argmax(0)`` as uint8 (``0`` = background, ``k`` = structure ``k``), post-processed.
     """
     mask = np.asarray(probs).argmax(0).astype(np.uint8)
+    if isinstance(keep_largest, KeepLargest):
+        return keep_largest.apply(mask)
     if keep_largest:
         mask = keep_largest_component(mask)
     return mask
 
 
-def keep_largest_component(mask: np.ndarray) -> np.ndarray:
-    """Keep the structures' largest connected component (full connectivity); the rest becomes background.
+def keep_largest_component(mask: np.ndarray, structure: int | None = None) -> np.ndarray:
+    """Keep the largest connected component (full connectivity); the rest becomes background.
 
     Organs are one connected object: blobs far from it are false positives (nnU-Net applies the same
-    post-processing when it helps on validation). The component is taken over all structures together
-    (26-connectivity in 3D), and structures stay as predicted inside it.
+    post-processing when it helps on validation). Without ``structure`` the component is taken over all
+    structures together (26-connectivity in 3D), and structures stay as predicted inside it; with it,
+    only that structure's smaller components go.
     """
     from scipy import ndimage
 
-    fg = mask > 0
+    fg = mask > 0 if structure is None else mask == structure
     if not fg.any():
         return mask
     lab, n = ndimage.label(fg, structure=np.ones((3,) * mask.ndim, bool))
@@ -52,7 +94,7 @@ def keep_largest_component(mask: np.ndarray) -> np.ndarray:
     sizes = np.bincount(lab.ravel())
     sizes[0] = 0
     out = mask.copy()
-    out[lab != int(sizes.argmax())] = 0
+    out[fg & (lab != int(sizes.argmax()))] = 0
     return out
 
 

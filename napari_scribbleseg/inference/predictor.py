@@ -11,7 +11,7 @@ import numpy as np
 from ..config import PreprocessConfig, from_dict
 from ..data.slices import SliceGeometry, from_slices, normalize_intensity, to_slices
 from ..errors import CheckpointError, DataError
-from .postprocess import probabilities_to_mask
+from .postprocess import KeepLargest, probabilities_to_mask
 from .slicewise import predict_stack
 
 
@@ -39,6 +39,12 @@ class Predictor:
         self.target_spacing = pre.pop("target_spacing", None)
         self.pre = from_dict(PreprocessConfig, pre, strict=False)
         self.amp = autocast_dtype(device, meta.get("train_config", {}).get("precision", "auto"))
+        post = (meta.get("postprocess") or {}).get("keep_largest")
+        self.keep_largest: bool | KeepLargest = (
+            KeepLargest.from_meta(post, len(self.class_names)) if post is not None else self.pre.keep_largest
+        )
+        if not self.pre.keep_largest:
+            self.keep_largest = False
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Predictor:
@@ -141,9 +147,11 @@ class Predictor:
     def to_mask(self, probs: np.ndarray) -> np.ndarray:
         """The post-processed mask (uint8) of probabilities from :meth:`predict_proba`.
 
-        :func:`~.postprocess.probabilities_to_mask` with this model's ``keep_largest`` setting.
+        :func:`~.postprocess.probabilities_to_mask` with the clean-up the training run chose on its
+        validation volumes (``meta.json`` ``postprocess``); models saved before that was recorded keep
+        the largest component of all structures together when ``keep_largest`` is on.
         """
-        return probabilities_to_mask(probs, keep_largest=self.pre.keep_largest)
+        return probabilities_to_mask(probs, keep_largest=self.keep_largest)
 
     def predict(
         self,

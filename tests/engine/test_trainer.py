@@ -16,6 +16,7 @@ from napari_scribbleseg.engine.methods import METHODS, StepData
 from napari_scribbleseg.engine.trainer import Trainer
 from napari_scribbleseg.errors import ConfigError
 from napari_scribbleseg.inference import Predictor
+from napari_scribbleseg.inference.postprocess import KeepLargest
 
 
 @pytest.mark.parametrize("method", METHODS.names())
@@ -37,6 +38,7 @@ def test_every_method_trains_a_few_steps(
     assert progress and all(np.isfinite(v) for v in progress[0].losses.values())
     assert (tmp_path / "m" / "model.safetensors").is_file() and (tmp_path / "m" / "meta.json").is_file()
     pred = Predictor.load(tmp_path / "m", device="cpu")
+    assert isinstance(pred.keep_largest, KeepLargest)  # the clean-up decided at the end of the run
     img = tiny_cases[0].image
     mask = pred.predict(img, tiny_cases[0].spacing)
     assert mask.shape == img.shape and mask.dtype == np.uint8 and mask.max() < len(classes)

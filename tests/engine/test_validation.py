@@ -7,7 +7,8 @@ import torch
 
 from napari_scribbleseg.data.dataset import Case, PreparedCase
 from napari_scribbleseg.data.slices import SliceGeometry
-from napari_scribbleseg.engine.validation import split_validation, validate
+from napari_scribbleseg.engine.validation import decide_keep_largest, split_validation, validate
+from napari_scribbleseg.inference.postprocess import KeepLargest
 from napari_scribbleseg.labels import IGNORE
 
 
@@ -108,3 +109,51 @@ def test_pseudo_label_rows_never_score():
     ref = validate(_Fixed(logits), [plain], 2, torch.device("cpu"), None, keep_largest=False)
     got = validate(_Fixed(logits), [with_pseudo], 2, torch.device("cpu"), None, keep_largest=False)
     assert got == ref and "val_dice" not in got[1]
+
+
+def test_keep_largest_is_decided_per_structure_on_the_annotations():
+    """Two kidneys (structure 1, both scribbled) survive; a far blob of structure 2 on background goes."""
+    shape = (3, 20, 30)
+    mask = np.zeros(shape, np.int64)
+    mask[:, 2:8, 2:8] = 1  # left kidney
+    mask[:, 2:8, 8:12] = 2  # structure 2, touching it
+    mask[:, 2:8, 20:26] = 1  # right kidney: separate
+    mask[:, 14:17, 14:17] = 2  # a false blob of structure 2
+    logits = np.stack([(mask == k) * 10.0 for k in range(3)]).astype(np.float32)
+    scribbles = np.full(shape, IGNORE, np.int8)
+    scribbles[1, 4, 4] = scribbles[1, 4, 22] = 1
+    scribbles[1, 4, 10] = 2
+    scribbles[1, 15, 15] = scribbles[1, 18, 2] = 0
+    geom = SliceGeometry((20, 30, 3), 2, (1.0, 1.0), 1.0, (20, 30))
+    pc = PreparedCase("c", geom, np.zeros(shape, np.float32), scribbles[None], np.array([False]), None)
+    net = _Fixed(logits)
+    rule = decide_keep_largest(net, [pc], 3, torch.device("cpu"), None)
+    assert rule == KeepLargest(foreground=False, classes=(2,))
+    out = rule.apply(mask.astype(np.uint8))
+    assert (out[:, 2:8, 20:26] == 1).all() and (out[:, 14:17, 14:17] == 0).all()
+
+
+def test_keep_largest_decision_puts_the_weights_back():
+    net = torch.nn.Conv2d(1, 2, 1)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    best = {k: v + 1 for k, v in before.items()}
+    shape = (1, 8, 8)
+    t = np.full(shape, IGNORE, np.int8)
+    t[0, 2, 2] = 1
+    geom = SliceGeometry((8, 8, 1), 2, (1.0, 1.0), 1.0, (8, 8))
+    pc = PreparedCase("c", geom, np.zeros(shape, np.float32), t[None], np.array([False]), None)
+
+    class Wrap(torch.nn.Module):
+        depth = 1
+
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return {"logits": self.net(x)}
+
+    wrapped = Wrap()
+    decide_keep_largest(wrapped, [pc], 2, torch.device("cpu"), None, {f"net.{k}": v for k, v in best.items()})
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k])

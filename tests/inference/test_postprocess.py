@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_scribbleseg.inference import entropy, keep_largest_component, probabilities_to_mask
+from napari_scribbleseg.inference.postprocess import KeepLargest
 
 
 def _one_hot(mask: np.ndarray, n: int) -> np.ndarray:
@@ -54,3 +55,20 @@ def test_entropy_is_zero_for_certain_and_log_c_for_uniform():
     np.testing.assert_allclose(entropy(certain), 0.0, atol=1e-6)
     np.testing.assert_allclose(entropy(uniform), np.log(4), rtol=1e-6)
     assert entropy(uniform).dtype == np.float32
+
+
+def test_keep_largest_per_structure_keeps_the_other_structures_whole():
+    mask = np.zeros((4, 20, 20), np.uint8)
+    mask[:, 1:6, 1:6] = 1  # two separate blobs of structure 1 (two kidneys)
+    mask[:, 12:18, 12:18] = 1
+    mask[:, 1:4, 12:15] = 2  # two blobs of structure 2, the small one far away
+    mask[:, 16:18, 1:3] = 2
+    only2 = KeepLargest(classes=(2,)).apply(mask)
+    assert (only2 == 1).sum() == (mask == 1).sum()  # both kidneys stay
+    assert (only2[:, 16:18, 1:3] == 0).all() and (only2[:, 1:4, 12:15] == 2).all()
+    together = KeepLargest(foreground=True).apply(mask)
+    assert (together[:, 1:6, 1:6] == 0).all()  # the union rule drops the smaller kidney
+    assert np.array_equal(probabilities_to_mask(_one_hot(mask, 3), KeepLargest()), mask)
+    rule = KeepLargest(True, (1, 2))
+    assert KeepLargest.from_meta(rule.to_meta(), 3) == rule
+    assert KeepLargest.from_meta({"classes": [1, 7, "x"]}, 3) == KeepLargest(False, (1,))
