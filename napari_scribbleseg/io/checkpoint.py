@@ -217,20 +217,15 @@ def resolve_model_dir(path: str | Path) -> Path:
 
 
 def load_meta(path: str | Path) -> dict[str, Any]:
-    """Read and check ``meta.json`` of a model folder."""
+    """Read ``meta.json`` of a model folder and check it against its schema (:mod:`.model_meta`)."""
+    from .model_meta import check_meta
+
     folder = resolve_model_dir(path)
     try:
-        meta = json.loads((folder / "meta.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{folder / 'meta.json'}: unreadable ({exc})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{folder}: not a napari-scribbleseg model (format {meta.get('format')!r})")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{folder}: written by a newer napari-scribbleseg (format {meta['format_version']}); "
-            "please upgrade"
-        )
-    return meta
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{folder / 'meta.json'}: unreadable ({describe_error(exc)})") from None
+    return check_meta(folder, meta, FORMAT, FORMAT_VERSION)
 
 
 def load_training_state(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:

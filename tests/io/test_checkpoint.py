@@ -13,15 +13,19 @@ from napari_scribbleseg.io import checkpoint as ckpt
 torch = pytest.importorskip("torch")
 
 
-def _save(folder, net, step: int, **meta):
+META = {
+    "method": "pce",
+    "class_names": ["background", "a"],
+    "preprocess": {},
+    "train_config": {},
+    "segmentor": {"name": "linear", "kwargs": {}},
+}
+
+
+def _save(folder, net, step: int):
     state = {k: v + step for k, v in net.state_dict().items()}
-    return ckpt.save_model_folder(
-        folder,
-        state,
-        {"method": "pce", "step": step, **meta},
-        {"segmentor": net},
-        {"step": torch.tensor(step)},
-    )
+    meta = {**META, "step": step}
+    return ckpt.save_model_folder(folder, state, meta, {"segmentor": net}, {"step": torch.tensor(step)})
 
 
 def _listing(folder):
