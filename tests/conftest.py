@@ -7,8 +7,12 @@ fixtures (``tiny_volume(seed)``, ``scribbles_from(mask)``), so module-scoped fix
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pytest
 
@@ -88,3 +92,32 @@ def tiny_masks() -> list[Case]:
         _, mask = _tiny_volume(10 + i)
         out.append(Case(np.zeros(mask.shape, np.float32), SPACING, [], mask, f"mask{i}"))
     return out
+
+
+def _lying_file(
+    path: Path, shape, *, zooms=(1.0, 1.0, 1.0), dtype=np.int16, data_bytes: int = 16, units="mm"
+) -> Path:
+    """A NIfTI file whose header declares ``shape`` but which holds only ``data_bytes`` bytes of data.
+
+    Gzipped when ``path`` ends with ``.gz``. Nothing of the declared size is ever allocated.
+    """
+    header = nib.Nifti1Header()
+    header.set_data_dtype(dtype)
+    header.set_data_shape(shape)
+    header["pixdim"][1:4] = zooms  # raw, so that 0, negative or NaN values go in as they are
+    header.set_xyzt_units(units, "sec")
+    header["vox_offset"] = 352
+    buf = BytesIO()
+    header.write_to(buf)
+    raw = buf.getvalue() + b"\0" * 4 + b"\0" * data_bytes  # 4 bytes: "no extensions"
+    path.write_bytes(gzip.compress(raw) if str(path).endswith(".gz") else raw)
+    return path
+
+
+@pytest.fixture(scope="session")
+def lying_file():
+    """``lying_file(path, shape, zooms=(1, 1, 1), dtype=int16, data_bytes=16, units="mm")`` -> ``path``.
+
+    A tiny NIfTI file whose header declares any shape and spacing (e.g. 2000^3 voxels in 70 bytes).
+    """
+    return _lying_file
