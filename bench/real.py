@@ -39,7 +39,8 @@ STRUCTURES = ("RV", "MYO", "LV")
 CLASSES = "background,RV,MYO,LV"
 PROTOCOLS = {
     # name: (default budget s, default methods, scribbled patients, unpaired-mask patients)
-    "cohort": (900, "pce,wpce,crf,unetd,aag,attenscribble,size,isdnet", range(21, 81), None),
+    # isdnet's confidence network needs real label maps (unpaired or dense masks): cohort-masks only
+    "cohort": (900, "pce,wpce,crf,unetd,aag,attenscribble,size", range(21, 81), None),
     "cohort-masks": (900, "pce,aag,unetd,isdnet,size", range(21, 51), range(51, 81)),
     "interactive": (60, "propagate,crf", None, None),
 }

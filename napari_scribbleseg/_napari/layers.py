@@ -12,10 +12,15 @@ Each layer the plugin makes carries ``layer.metadata["scribbleseg"]``, a dict wi
     Background first, when known.
 ``image``
     For layers that belong to an image: the image layer's name.
+``prediction``
+    ``True`` on the prediction layers the widget makes (kind ``"mask"``).
 
 Names follow one convention, so that a user can also make or rename layers by hand: the scribbles of
 image ``case01`` are ``"case01 scribbles"``, its prediction ``"case01 prediction"``, its attention maps
-``"case01 attention 1/8"``..., its uncertainty ``"case01 uncertainty"``.
+``"case01 attention 1/8"``..., its uncertainty ``"case01 uncertainty"``. A name alone never makes a layer
+that has another kind (e.g. a ground-truth mask opened from a file, kind ``"mask"``) into scribbles, a
+dense mask or a prediction; a dense mask is only ever a layer of kind ``"dense"`` (see
+:mod:`.supervision`).
 
 Only :mod:`napari` types are used here (no Qt); napari is imported lazily where a layer object is built.
 """
@@ -196,29 +201,45 @@ def image_layers(layers: Iterable[Any]) -> list[Any]:
     return [la for la in layers if is_image(la)]
 
 
-def find_linked(layers: Any, image: Any, kind: str, suffix: str) -> Any | None:
-    """The layer of ``kind`` that belongs to ``image``: by name ``<image><suffix>``, else by metadata."""
-    name = f"{image.name}{suffix}"
-    if name in layers:
-        return layers[name]
+def _named_as(layers: Any, name: str, kind: str) -> Any | None:
+    """The layer called ``name`` when it is a 3D Labels layer of ``kind`` or of no kind of the plugin's."""
+    if name not in layers:
+        return None
+    layer = layers[name]
+    return layer if is_labels(layer) and info(layer).get("kind") in (None, kind) else None
+
+
+def _linked(layers: Any, image: Any, kind: str, **flags: Any) -> Any | None:
+    """The first 3D Labels layer whose metadata says ``kind``, belongs to ``image`` and has ``flags``."""
     for la in layers:
         meta = info(la)
-        if meta.get("kind") == kind and meta.get("image") == image.name:
+        if (
+            is_labels(la)
+            and meta.get("kind") == kind
+            and meta.get("image") == image.name
+            and all(meta.get(k) == v for k, v in flags.items())
+        ):
             return la
     return None
 
 
+def prediction_layer_for(layers: Any, image: Any) -> Any | None:
+    """The prediction layer of ``image``: ``"<image> prediction"``, or one the widget made for it."""
+    layer = _named_as(layers, f"{image.name}{PREDICTION_SUFFIX}", "mask")
+    return layer if layer is not None else _linked(layers, image, "mask", prediction=True)
+
+
 def scribble_layer_for(layers: Any, image: Any) -> Any | None:
-    """The scribble layer of ``image`` (``"<image> scribbles"`` or linked by metadata), if any."""
-    layer = find_linked(layers, image, "scribbles", SCRIBBLES_SUFFIX)
-    return layer if layer is not None and is_labels(layer) else None
+    """The main scribble layer of ``image`` (``"<image> scribbles"`` or linked by metadata), if any."""
+    layer = _named_as(layers, f"{image.name}{SCRIBBLES_SUFFIX}", "scribbles")
+    return layer if layer is not None else _linked(layers, image, "scribbles")
 
 
 def scribble_layers_for(layers: Any, image: Any) -> list[Any]:
     """Every scribble layer of ``image``, one per annotator.
 
-    ``"<image> scribbles"`` first, then ``"<image> scribbles 2"``, ``"... 3"``... and other Labels layers
-    linked to it by metadata.
+    ``"<image> scribbles"`` first, then ``"<image> scribbles 2"``, ``"... 3"``... (Labels layers of no
+    other kind) and the Labels layers of kind ``"scribbles"`` linked to it by metadata.
     """
     main = scribble_layer_for(layers, image)
     out = [main] if main is not None else []
@@ -228,7 +249,9 @@ def scribble_layers_for(layers: Any, image: Any) -> list[Any]:
             continue
         meta = info(la)
         numbered = la.name.startswith(prefix) and la.name[len(prefix) :].isdigit()
-        if numbered or (meta.get("kind") == "scribbles" and meta.get("image") == image.name):
+        if (numbered and meta.get("kind") in (None, "scribbles")) or (
+            meta.get("kind") == "scribbles" and meta.get("image") == image.name
+        ):
             out.append(la)
     return out
 
@@ -245,9 +268,12 @@ def next_scribble_layer_name(layers: Any, image: Any) -> str:
 
 
 def dense_layer_for(layers: Any, image: Any) -> Any | None:
-    """The dense-mask layer of ``image`` (``"<image> mask"`` or kind ``"dense"`` linked to it), if any."""
-    layer = find_linked(layers, image, "dense", DENSE_SUFFIX)
-    return layer if layer is not None and is_labels(layer) else None
+    """The dense-mask layer of ``image``: a Labels layer of kind ``"dense"`` linked to it, if any.
+
+    Only the widget makes that kind ("New dense mask layer", "Use as dense mask"): a mask opened from a
+    file, even one named ``"<image> mask"``, is not a dense mask until the user says so.
+    """
+    return _linked(layers, image, "dense")
 
 
 def class_names_of(layer: Any) -> tuple[str, ...] | None:
@@ -272,13 +298,14 @@ def new_labels(
     kind: str,
     class_names: Sequence[str],
     dtype: Any = np.uint8,
+    **extra: Any,
 ) -> Any:
-    """Add an empty Labels layer on ``image``'s grid (same shape and placement)."""
+    """Add an empty Labels layer on ``image``'s grid (same shape and placement), ``extra`` in its metadata."""
     geom = geometry_of(image)
     layer = viewer.add_labels(
         np.zeros(np.shape(image.data), dtype=dtype),
         name=name,
-        metadata=make_meta(kind, geom, class_names, image.name),
+        metadata=make_meta(kind, geom, class_names, image.name, **extra),
         colormap=label_colormap(kind, len(class_names)),
         opacity=0.8 if kind == "scribbles" else 0.45,
         **placement_kwargs(image),

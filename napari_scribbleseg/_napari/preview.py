@@ -142,7 +142,7 @@ class PreviewLayers:
     def _existing(self, image: Any, kind: str, key: str) -> Any | None:
         shape = tuple(np.shape(image.data))
         if kind == "prediction":
-            layer = L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)
+            layer = L.prediction_layer_for(self.viewer.layers, image)
             ok = layer is not None and L.is_labels(layer) and tuple(np.shape(layer.data)) == shape
         else:
             name = attention_name(image, key)
@@ -183,7 +183,7 @@ class PreviewLayers:
     # -- layers --------------------------------------------------------------------------------------
     def prediction_layer(self, image: Any, names: Sequence[str]) -> Any:
         """``image``'s prediction layer (mask encoding, classes ``names``), made or replaced if needed."""
-        layer = L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)
+        layer = L.prediction_layer_for(self.viewer.layers, image)
         if (
             layer is None
             or not L.is_labels(layer)
@@ -191,7 +191,9 @@ class PreviewLayers:
         ):
             if layer is not None:
                 self.viewer.layers.remove(layer)
-            layer = L.new_labels(self.viewer, image, f"{image.name}{L.PREDICTION_SUFFIX}", "mask", names)
+            layer = L.new_labels(
+                self.viewer, image, f"{image.name}{L.PREDICTION_SUFFIX}", "mask", names, prediction=True
+            )
             self.keep_scribbles_on_top(image)
         elif L.class_names_of(layer) != tuple(names):
             L.set_class_names(layer, "mask", names)

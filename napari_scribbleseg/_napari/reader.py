@@ -6,7 +6,9 @@ Images open as Image layers, label files as Labels layers, both shown with their
 whose path says ``scribble``, ``mask``, ``label``, ``seg``, ``pred`` or ``gt``). Class names come from the
 sidecar, or from a ``classes.json`` in the file's folder or the folders above (the sample datasets'
 layout). The scribbles of ``images/case01.nii.gz`` open as ``"case01 scribbles"``, which pairs them with
-the image ``"case01"`` in the widget.
+the image ``"case01"`` in the widget. A mask (``masks/case01.nii.gz`` opens as ``"case01 mask"``, kind
+``"mask"``) is shown, never trained on, until the user picks it as the image's dense mask (see
+:mod:`.supervision`).
 """
 
 from __future__ import annotations

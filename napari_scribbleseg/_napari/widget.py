@@ -9,13 +9,17 @@ list appears when they are loaded), never when this module is imported.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QEvent, QObject, Qt, Signal
+from qtpy.QtCore import QEvent, Qt, Signal
 from qtpy.QtWidgets import QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from ..engine.session import TrainingSession
+from .autosave import Autosaver, RecoveryOffer
+from .closing import WindowCloseWatcher
 from .panels import DataPanel, PanelContext, PredictPanel, TrainingPanel, notify_error
 from .preview import PreviewLayers, preview_request
 from .workers import TaskRunner, freeze_startup_objects, lowered_priority, start_warm_up
@@ -42,6 +46,8 @@ class ScribbleSegWidget(QWidget):
         The Qt-free model of the session (trainer, loaded model).
     previews
         The prediction, attention and uncertainty layers.
+    autosaver, recovery
+        The autosave of the annotation layers and the dock's offer to restore them (:mod:`.autosave`).
 
     Notes
     -----
@@ -55,6 +61,10 @@ class ScribbleSegWidget(QWidget):
     ``bench/responsiveness.py`` measures its longest stall during a CPU training run. A subprocess would
     isolate the GIL completely but would have to ship volumes, scribbles, previews and the model across a
     pipe and could not share the model with Predict.
+
+    **Closing.** When the viewer's window closes, :meth:`shutdown` stops training, cancels Predict and
+    waits (bounded) for every worker, the engine-loading one included, with their callbacks disconnected:
+    a worker that outlived the window would emit on deleted Qt objects, which aborts the process.
     """
 
     #: Every training event, after the widget has handled it (main thread).
@@ -73,7 +83,11 @@ class ScribbleSegWidget(QWidget):
         self.training = TrainingPanel(self.ctx, self.data)
         self.settings = self.training.settings
         self.files = PredictPanel(self.ctx, self.data, self.training)
-        self._close_hooked = 0  # id() of the hooked window (no reference: the viewer must be freed on close)
+        self.autosaver = Autosaver(napari_viewer, self._class_names, parent=self)
+        self.recovery = RecoveryOffer(napari_viewer, self.autosaver)
+        self._closer = WindowCloseWatcher(self.shutdown, self)
+        self._links: list[tuple[Any, Callable[..., Any]]] = []  # viewer events -> our callbacks
+        self._shut = False
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -84,7 +98,7 @@ class ScribbleSegWidget(QWidget):
         self._body = QWidget()
         self._scroll.setWidget(self._body)
         root = QVBoxLayout(self._body)
-        for panel in (self.data, self.training, self.files):
+        for panel in (self.recovery, self.data, self.training, self.files):
             root.addWidget(panel)
         root.addStretch(1)
 
@@ -96,19 +110,37 @@ class ScribbleSegWidget(QWidget):
         self.runner.errored.connect(self.training.status.task_failed)
         self.runner.finished.connect(self._on_task_finished)
         ev = self.viewer.layers.events
-        ev.inserted.connect(self._on_layers_changed)
-        ev.removed.connect(self._on_layers_changed)
-        ev.moved.connect(self._on_layers_changed)
+        for emitter in (ev.inserted, ev.removed, ev.moved):
+            self._link(emitter, self._on_layers_changed)
         for layer in self.viewer.layers:
-            layer.events.name.connect(self._refresh_layer_choices)
-        self.viewer.dims.events.current_step.connect(self._update_preview_request)
+            self._watch_layer(layer)
+        self._link(self.viewer.dims.events.current_step, self._update_preview_request)
 
         self._refresh_layer_choices()
         self._update_buttons()
         self._fit_width()
-        self._warm_up_worker = start_warm_up(
-            self._on_ready, lambda exc: notify_error(f"cannot load the training engine: {exc}")
-        )
+        self._warm_up = start_warm_up(self._on_ready, self._on_warm_up_failed)
+        # napari docks the widget after this returns; its window must be watched from now on, since a
+        # viewer closed before any event is processed still has to wait for the engine-loading worker
+        self._closer.watch(getattr(getattr(napari_viewer, "window", None), "_qt_window", None))
+
+    def _link(self, emitter: Any, callback: Callable[..., Any]) -> None:
+        emitter.connect(callback)
+        self._links.append((emitter, callback))
+
+    def _watch_layer(self, layer: Any) -> None:
+        self._link(layer.events.name, self._refresh_layer_choices)
+        self.autosaver.watch(layer)
+        self.recovery.check(layer)
+
+    def _class_names(self) -> tuple[str, ...] | None:
+        try:
+            return self.data.class_names()
+        except Exception:
+            return None
+
+    def _on_warm_up_failed(self, exc: BaseException) -> None:
+        notify_error(f"cannot load the training engine: {exc}")
 
     def _fit_width(self) -> None:
         """Ask the dock for the width the contents need (no horizontal scrolling, nothing clipped)."""
@@ -177,8 +209,14 @@ class ScribbleSegWidget(QWidget):
     # -- wiring --------------------------------------------------------------------------------------
     def _on_layers_changed(self, event: Any = None) -> None:
         layer = getattr(event, "value", None)
-        if event is not None and getattr(event, "type", "") == "inserted" and layer is not None:
-            layer.events.name.connect(self._refresh_layer_choices)
+        kind = getattr(event, "type", "") if event is not None else ""
+        if kind == "inserted" and layer is not None:
+            self._watch_layer(layer)
+        elif kind == "removed" and layer is not None:  # let the removed layer (and its data) be freed
+            self._links = [(e, cb) for e, cb in self._links if e is not layer.events.name]
+            layer.events.name.disconnect(self._refresh_layer_choices)
+            self.autosaver.unwatch(layer)
+            self.recovery.drop(layer)
         self._refresh_layer_choices()
 
     def _refresh_layer_choices(self, event: Any = None) -> None:
@@ -198,8 +236,8 @@ class ScribbleSegWidget(QWidget):
             self.session.preview_request = request
 
     def _on_task_started(self, task: str) -> None:
+        self._install_close_hook()
         if task == "train":
-            self._install_close_hook()
             self._update_preview_request()
         self._update_buttons()
 
@@ -226,31 +264,38 @@ class ScribbleSegWidget(QWidget):
 
     # -- closing -------------------------------------------------------------------------------------
     def shutdown(self, timeout: float = 20.0) -> None:
-        """Stop any training and wait (up to ``timeout`` s) for it to end; for viewer close.
+        """End everything the dock runs, for viewer close; waits at most ``timeout`` s in all.
 
-        The trainer ends after its current step and its generator runs to the end in the worker thread
-        (no ``worker.quit()``, which would leave the generator suspended mid-run).
+        Training stops after its current step and its generator runs to the end in the worker thread (no
+        ``worker.quit()``, which would leave it suspended mid-run); Predict and Propagate stop at their
+        next slice; Load and the engine import run to their end. Every worker's callbacks are
+        disconnected first, so none runs on a deleted widget; pending autosaves are written.
         """
+        if self._shut:
+            return
+        self._shut = True
+        deadline = time.monotonic() + timeout
         self.session.stop()
-        if self.runner.task == "train":
-            self.session.wait(timeout)
+        for emitter, callback in self._links:
+            try:
+                emitter.disconnect(callback)
+            except (TypeError, ValueError, RuntimeError):  # already gone with its layer
+                pass
+        self._links.clear()
+        self.autosaver.close()
+        self._warm_up.cancel()  # if queued behind another dock's warm-up, it never begins
+        self._warm_up.disconnect()
+        self.runner.shutdown(max(deadline - time.monotonic(), 0.0))
+        self._warm_up.wait(max(deadline - time.monotonic(), 0.0))
 
     def _install_close_hook(self) -> None:
         """Watch the main window (the first QMainWindow above the dock) for its close event."""
         w = self.parent()
         while w is not None and not isinstance(w, QMainWindow):
             w = w.parent()
-        if w is not None and id(w) != self._close_hooked:
-            w.installEventFilter(self)
-            self._close_hooked = id(w)
+        self._closer.watch(w)
 
     def showEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
         """Hook the main window's close once the widget is docked and shown."""
         self._install_close_hook()
         super().showEvent(event)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
-        """Stop training when the viewer's window closes."""
-        if event.type() == QEvent.Close:
-            self.shutdown()
-        return False

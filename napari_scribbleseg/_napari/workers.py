@@ -1,17 +1,17 @@
 """Worker threads of the dock widget and the process-wide policies that keep napari responsive.
 
-The widget runs one task at a time (train, predict or load) in a napari ``thread_worker``;
-:class:`TaskRunner` starts it, routes its results to the main thread and reports when it ends. The
-policies: the engine is imported by a start-up worker (:func:`warm_up`), training threads run at a lower
-priority (:class:`lowered_priority`) and with one CPU left to napari (:func:`default_training_threads`),
-and the objects alive once the engine is loaded are moved out of the cyclic GC's reach
+The widget runs one task at a time (train, predict, propagate or load) in a napari ``thread_worker``;
+:class:`~.tasks.TaskRunner` (re-exported here) starts it, routes its results to the main thread, reports
+when it ends, and cancels and waits for it when the viewer closes. The policies: the engine is imported
+by a start-up worker (:func:`warm_up`), training threads run at a lower priority
+(:class:`lowered_priority`) and with one CPU left to napari (:func:`default_training_threads`), and the
+objects alive once the engine is loaded are moved out of the cyclic GC's reach
 (:func:`freeze_startup_objects`).
 """
 
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import threading
 from collections.abc import Callable
@@ -19,7 +19,20 @@ from typing import Any
 
 from qtpy.QtCore import QObject, Signal
 
-log = logging.getLogger(__name__)
+from .tasks import TaskCancelled, TaskFailed, TaskRunner, WorkerHandle, private_pool
+
+__all__ = [
+    "ProgressRelay",
+    "TaskCancelled",
+    "TaskFailed",
+    "TaskRunner",
+    "WorkerHandle",
+    "default_training_threads",
+    "freeze_startup_objects",
+    "lowered_priority",
+    "start_warm_up",
+    "warm_up",
+]
 
 #: How much lower than the GUI the training thread (and the torch threads it starts) runs (Linux nice).
 TRAINING_NICENESS = 10
@@ -112,73 +125,23 @@ class ProgressRelay(QObject):
     progress = Signal(str, int, int)
 
 
-class TaskRunner(QObject):
-    """Runs one task at a time in a napari worker thread and reports its end on the main thread.
+_WARM_UP_POOL: Any = None
 
-    A task is ``"train"`` (a generator whose yielded events go to ``on_yielded``), ``"predict"`` or
-    ``"load"`` (a function whose result goes to ``on_returned``). Errors are logged and emitted as
-    :attr:`errored`; the worker is created with ``_ignore_errors`` so napari does not show a second
-    traceback dialog.
+
+def start_warm_up(on_ready: Callable[[Any], None], on_error: Callable[[BaseException], None]) -> WorkerHandle:
+    """Run :func:`warm_up` in a worker thread; ``on_ready((METHODS, devices))`` on the main thread.
+
+    Warm-ups run one at a time in a pool of their own. In napari's global pool (as many threads as CPUs),
+    the warm-ups of two docks opened together filled both threads of a 2-core machine while their imports
+    waited for the GIL, which the main thread held while Qt scaled an image with that same pool: napari
+    froze.
     """
-
-    #: A task began: its name.
-    started = Signal(str)
-    #: A task's worker raised: task name, exception.
-    errored = Signal(str, object)
-    #: A task's worker ended (after success, error or abort): its name.
-    finished = Signal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker: Any = None
-        self.task: str | None = None
-
-    @property
-    def busy(self) -> bool:
-        """Whether a task runs."""
-        return self.worker is not None
-
-    def start(
-        self,
-        task: str,
-        func: Callable[..., Any],
-        *args: Any,
-        on_yielded: Callable[[Any], None] | None = None,
-        on_returned: Callable[[Any], None] | None = None,
-    ) -> Any:
-        """Run ``func(*args)`` in a new worker thread as ``task``; returns the started worker."""
-        from napari.qt.threading import create_worker
-
-        if self.worker is not None:
-            raise RuntimeError(f"busy with {self.task}")
-        worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True)
-        if on_yielded is not None:
-            worker.yielded.connect(on_yielded)
-        if on_returned is not None:
-            worker.returned.connect(on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self.worker, self.task = worker, task
-        self.started.emit(task)
-        worker.start()
-        return worker
-
-    def _on_errored(self, exc: BaseException) -> None:
-        log.error("%s failed", self.task, exc_info=exc)
-        self.errored.emit(self.task or "", exc)
-
-    def _on_finished(self) -> None:
-        task = self.task or ""
-        self.worker, self.task = None, None
-        self.finished.emit(task)
-
-
-def start_warm_up(on_ready: Callable[[Any], None], on_error: Callable[[BaseException], None]) -> Any:
-    """Run :func:`warm_up` in a worker thread; ``on_ready((METHODS, devices))`` on the main thread."""
-    from napari.qt.threading import create_worker
-
-    worker = create_worker(warm_up, _start_thread=False, _ignore_errors=True)
-    worker.returned.connect(on_ready)
-    worker.errored.connect(on_error)
-    worker.start()
-    return worker
+    global _WARM_UP_POOL
+    if _WARM_UP_POOL is None:
+        _WARM_UP_POOL = private_pool(1)
+    handle = WorkerHandle(warm_up)
+    handle.connect("returned", on_ready)
+    handle.connect("errored", on_error)
+    handle.connect("finished", handle.release)
+    handle.start(_WARM_UP_POOL)
+    return handle

@@ -5,6 +5,10 @@ order, and the NIfTI file gets the source image's affine and header geometry (qf
 zooms, units; see :func:`napari_scribbleseg.io.write_labels`, which also writes the class-name sidecar).
 Masks (predictions, ground truth) keep the *mask* encoding; scribble layers keep the *scribble* encoding
 and their sidecar says so, so that the reader opens them again as scribbles.
+
+A Labels layer the plugin did not make (napari's "New labels" button) is written on the grid of the image
+it overlays when the plugin's reader opened that image (same shape, scale and translate): the file then
+has the image's affine and header, and its voxels the image's voxel order (:func:`labels_geometry`).
 """
 
 from __future__ import annotations
@@ -16,14 +20,11 @@ from typing import Any
 import numpy as np
 
 from .geometry import LayerGeometry
-from .layers import META, geometry_of
+from .layers import META, data_to_world_matrix, geometry_of, info, is_image
 
 
-def _geometry_from_meta(data: np.ndarray, meta: dict[str, Any]) -> LayerGeometry:
-    entry = (meta.get("metadata") or {}).get(META) or {}
-    geom = entry.get("geometry")
-    if isinstance(geom, LayerGeometry) and tuple(np.shape(data)) == geom.napari_shape:
-        return geom
+def _transform_from_meta(meta: dict[str, Any]) -> np.ndarray:
+    """The 4x4 data-to-world matrix of a layer from its state (``affine @ (translate, rotate, ...)``)."""
     from napari.utils.transforms import Affine
 
     inner = Affine(
@@ -34,7 +35,62 @@ def _geometry_from_meta(data: np.ndarray, meta: dict[str, Any]) -> LayerGeometry
     ).affine_matrix
     outer = meta.get("affine")
     outer = np.eye(4) if outer is None else np.asarray(getattr(outer, "affine_matrix", outer), float)
-    return LayerGeometry.from_layer_transform(np.shape(data), outer @ inner)
+    return outer @ inner
+
+
+def overlaid_image(shape: tuple[int, ...], data_to_world: np.ndarray, viewer: Any = None) -> Any | None:
+    """The image layer opened by the plugin that a layer of ``shape`` and transform exactly overlays.
+
+    A Labels layer made with napari's own "New labels" button has the image's scale and translate but
+    none of the plugin's metadata; its voxels are the image's voxels in napari's order, so it belongs
+    on the image's file grid. ``viewer`` defaults to :func:`napari.current_viewer` (the writer hook only
+    gets the layer's state). The first match in the layer list is returned; ``None`` if none.
+    """
+    viewer = _current(viewer)
+    if viewer is None:
+        return None
+    for layer in viewer.layers:
+        geom = info(layer).get("geometry")
+        if (
+            is_image(layer)
+            and isinstance(geom, LayerGeometry)
+            and tuple(np.shape(layer.data)) == tuple(shape) == geom.napari_shape
+            and np.allclose(data_to_world_matrix(layer), data_to_world, rtol=0, atol=1e-4)
+        ):
+            return layer
+    return None
+
+
+def labels_geometry(data: np.ndarray, meta: dict[str, Any], viewer: Any = None) -> tuple[LayerGeometry, Any]:
+    """The file grid a Labels layer is written on, and the image layer it belongs to (or ``None``).
+
+    In order: the plugin's own geometry in the layer's metadata; that of the plugin-opened image the layer
+    overlays (:func:`overlaid_image`); else napari's data axes as file axes with the layer's transform.
+    """
+    entry = (meta.get("metadata") or {}).get(META) or {}
+    geom = entry.get("geometry")
+    shape = tuple(np.shape(data))
+    if isinstance(geom, LayerGeometry) and shape == geom.napari_shape:
+        viewer, name = _current(viewer), entry.get("image")
+        image = viewer.layers[name] if viewer is not None and name and name in viewer.layers else None
+        return geom, image
+    transform = _transform_from_meta(meta)
+    image = overlaid_image(shape, transform, viewer)
+    if image is not None:
+        return info(image)["geometry"], image
+    return LayerGeometry.from_layer_transform(shape, transform), None
+
+
+def _current(viewer: Any = None) -> Any | None:
+    """``viewer``, else napari's current viewer (``None`` without one, e.g. written from a script)."""
+    if viewer is not None:
+        return viewer
+    try:
+        import napari
+
+        return napari.current_viewer()
+    except Exception:
+        return None
 
 
 def _nifti_path(path: str | Path) -> Path:
@@ -87,12 +143,21 @@ def write_labels_nifti(
 
 
 def write_labels(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
-    """The writer hook of napari for one Labels layer (``meta`` is the layer's state)."""
+    """The writer hook of napari for one Labels layer (``meta`` is the layer's state).
+
+    The layer is written on the grid and header of its image (:func:`labels_geometry`); the user's own
+    save of an autosaved layer also clears that layer from the recovery folder.
+    """
     entry = (meta.get("metadata") or {}).get(META) or {}
-    geom = _geometry_from_meta(np.asarray(data), meta)
+    arr = np.asarray(data)
+    geom, image = labels_geometry(arr, meta)
     kind = "scribbles" if entry.get("kind") == "scribbles" else "mask"
     names = entry.get("class_names")
-    out = write_labels_nifti(path, np.asarray(data), geom, kind=kind, class_names=names)
+    out = write_labels_nifti(path, arr, geom, kind=kind, class_names=names)
+    if image is not None and meta.get("name"):
+        from .recovery import forget_saved_layer
+
+        forget_saved_layer(image, str(meta["name"]))
     return [str(out)]
 
 
@@ -104,4 +169,8 @@ def export_layer(layer: Any, path: str | Path, class_names: Sequence[str] | None
     entry = (layer.metadata or {}).get(META) or {}
     kind = "scribbles" if entry.get("kind") == "scribbles" else "mask"
     names = class_names if class_names is not None else entry.get("class_names")
-    return write_labels_nifti(path, np.asarray(layer.data), geometry_of(layer), kind=kind, class_names=names)
+    geom = geometry_of(layer)
+    if not isinstance(entry.get("geometry"), LayerGeometry):
+        image = overlaid_image(tuple(np.shape(layer.data)), data_to_world_matrix(layer))
+        geom = info(image)["geometry"] if image is not None else geom
+    return write_labels_nifti(path, np.asarray(layer.data), geom, kind=kind, class_names=names)

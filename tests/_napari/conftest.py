@@ -1,4 +1,7 @@
-"""Fixtures of the napari tests: oblique volumes written with chosen qform/sform codes."""
+"""Fixtures of the napari tests: oblique volumes written with chosen qform/sform codes.
+
+Every test autosaves into its own recovery folder (``SCRIBBLESEG_RECOVERY_DIR``), never the user's.
+"""
 
 from __future__ import annotations
 
@@ -48,3 +51,11 @@ def oblique_affine():
 def save_volume():
     """``save_volume(path, data, affine, qcode=1, scode=2)`` -> ``path``: a NIfTI file, mm units."""
     return _save_volume
+
+
+@pytest.fixture(autouse=True)
+def recovery_dir(tmp_path_factory, monkeypatch) -> Path:
+    """The test's own autosave folder (also set as ``SCRIBBLESEG_RECOVERY_DIR``)."""
+    folder = tmp_path_factory.mktemp("recovery")
+    monkeypatch.setenv("SCRIBBLESEG_RECOVERY_DIR", str(folder))
+    return folder

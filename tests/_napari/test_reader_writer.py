@@ -105,3 +105,34 @@ def test_writer_refuses_the_source_image_and_keeps_scribble_encoding(tmp_path, o
     assert kind == "labels" and kw["name"] == "img scribbles"
     assert kw["metadata"]["scribbleseg"]["kind"] == "scribbles"
     np.testing.assert_array_equal(data, labels)
+
+
+@pytest.mark.qt
+def test_a_new_labels_layer_over_a_read_image_is_written_on_the_image_file_grid(
+    tmp_path, make_napari_viewer, save_volume
+):
+    """napari's "New labels" layer has the image's scale and translate but none of the plugin's metadata."""
+    if not HAS_DISPLAY:
+        pytest.skip("no display")
+    aff = np.array([[0, 0, 8, -40], [1.25, 0, 0, 10], [0, 1.5, 0, -5], [0, 0, 0, 1]], float)
+    image = np.random.default_rng(1).permutation(20 * 16 * 6).reshape(20, 16, 6).astype(np.float32)
+    img_path = save_volume(tmp_path / "case01.nii.gz", image, aff, qcode=1, scode=1)
+    viewer = make_napari_viewer()
+    (image_layer,) = viewer.open(str(img_path), plugin="napari-scribbleseg")
+    assert image_layer.data.shape != image.shape  # napari shows the volume in another axis order
+    labels = viewer.add_labels(
+        np.zeros(image_layer.data.shape, np.int32), scale=image_layer.scale, translate=image_layer.translate
+    )
+    assert "scribbleseg" not in labels.metadata
+    labels.data[1, 2, 3] = 2
+    labels.refresh()
+
+    (out,) = labels.save(str(tmp_path / "labels.nii.gz"), plugin="napari-scribbleseg")
+    back = nib.load(out)
+    np.testing.assert_allclose(back.affine, aff, atol=1e-4)
+    assert back.shape == image.shape
+    assert int(back.header["qform_code"]) == 1 and int(back.header["sform_code"]) == 1
+    (voxel,) = np.argwhere(np.asarray(back.dataobj))
+    # the painted voxel is the file voxel of the image voxel it overlays (the image values are unique)
+    assert image[tuple(voxel)] == image_layer.data[1, 2, 3]
+    assert np.asarray(back.dataobj)[tuple(voxel)] == 2

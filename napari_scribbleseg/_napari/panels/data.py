@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 
 from ...data.dataset import Case
 from .. import layers as L
+from .. import supervision as S
 from ..colors import legend_entries
 from .base import notify_error
 
@@ -35,7 +36,7 @@ class DataPanel(QGroupBox):
     """Choose the image, name the classes, make scribble / dense-mask layers, and pick a brush colour.
 
     It also turns the viewer's layers into training data (:meth:`training_sets`, :meth:`cases`), copies
-    that a worker may own.
+    that a worker may own: only the layers the user chose for it (see :mod:`..supervision`).
 
     Parameters
     ----------
@@ -74,10 +75,16 @@ class DataPanel(QGroupBox):
             "weighted CE next to the scribbles (mixed supervision); starts from the image's prediction, "
             "if any, for you to correct"
         )
+        self.use_dense_btn = QPushButton("Use selected as dense mask")
+        self.use_dense_btn.setToolTip(
+            "Train with the selected Labels layer (e.g. a mask opened from a file) as the image's dense mask "
+            "(mask encoding). Masks opened from files never train unless chosen here"
+        )
         row = QHBoxLayout()
-        for btn in self.layer_buttons:
+        for btn in self.layer_buttons[:3]:
             row.addWidget(btn)
         form.addRow(row)
+        form.addRow(self.use_dense_btn)
         self.legend = QWidget()
         self.legend_layout = QGridLayout(self.legend)
         self.legend_layout.setContentsMargins(0, 0, 0, 0)
@@ -88,11 +95,12 @@ class DataPanel(QGroupBox):
         self.new_scribbles_btn.clicked.connect(self.new_scribble_layer)
         self.annotator_btn.clicked.connect(self.new_annotator_layer)
         self.dense_btn.clicked.connect(self.new_dense_layer)
+        self.use_dense_btn.clicked.connect(lambda _=False: self.use_as_dense_mask())
 
     @property
     def layer_buttons(self) -> tuple[QPushButton, ...]:
         """The buttons that make annotation layers (enabled when there is an image)."""
-        return (self.new_scribbles_btn, self.annotator_btn, self.dense_btn)
+        return (self.new_scribbles_btn, self.annotator_btn, self.dense_btn, self.use_dense_btn)
 
     # -- image and classes ---------------------------------------------------------------------------
     def refresh_images(self) -> None:
@@ -118,7 +126,7 @@ class DataPanel(QGroupBox):
         image = self.image_layer()
         if image is None:
             return None
-        return L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)
+        return L.prediction_layer_for(self.viewer.layers, image)
 
     def _on_image_changed(self, name: str) -> None:
         image = self.image_layer()
@@ -155,7 +163,7 @@ class DataPanel(QGroupBox):
         if image is not None:
             for kind, layer in (
                 ("scribbles", L.scribble_layer_for(self.viewer.layers, image)),
-                ("mask", L.find_linked(self.viewer.layers, image, "mask", L.PREDICTION_SUFFIX)),
+                ("mask", L.prediction_layer_for(self.viewer.layers, image)),
             ):
                 if layer is not None and L.is_labels(layer):
                     L.set_class_names(layer, kind, names)
@@ -247,51 +255,37 @@ class DataPanel(QGroupBox):
         self.annotations_changed.emit()
         return layer
 
-    # -- training data -------------------------------------------------------------------------------
-    def training_sets(self) -> list[tuple[Any, list[Any], Any | None]]:
-        """What trains: every open image that has any annotation.
+    def use_as_dense_mask(self, layer: Any | None = None) -> Any | None:
+        """Make ``layer`` (default: the selected layer) the chosen image's dense mask (explicit choice)."""
+        image = self.image_layer()
+        layer = layer if layer is not None else self.viewer.layers.selection.active
+        if image is None:
+            notify_error("open an image first")
+            return None
+        try:
+            S.assign_dense_mask(self.viewer.layers, layer, image, self.class_names())
+        except Exception as exc:
+            notify_error(str(exc))
+            return None
+        self.annotations_changed.emit()
+        return layer
 
-        Each entry is (image layer, its scribble layers with annotations, its dense-mask layer or
-        ``None``); the chosen image comes first (its slices are previewed).
+    # -- training data (see :mod:`..supervision`) ----------------------------------------------------
+    def training_sets(self) -> list[S.TrainingSet]:
+        """What trains: every open image with annotations, the chosen image first (its slices preview)."""
+        return S.training_sets(self.viewer.layers, self.image_layer())
+
+    def cases(self, sets: list[S.TrainingSet] | None = None) -> list[Case]:
+        """Copies of the annotated images (of ``sets``, default all) as training cases.
+
+        Raises ``ValueError`` when there are none.
         """
-        sets = []
-        chosen = self.image_layer()
-        images = L.image_layers(self.viewer.layers)
-        if chosen is not None:
-            images = [chosen] + [im for im in images if im is not chosen]
-        for image in images:
-            scribbles = [
-                la for la in L.scribble_layers_for(self.viewer.layers, image) if np.any(np.asarray(la.data))
-            ]
-            dense = L.dense_layer_for(self.viewer.layers, image)
-            if dense is not None and not np.any(np.asarray(dense.data)):
-                dense = None
-            if scribbles or dense is not None:
-                sets.append((image, scribbles, dense))
-        return sets
-
-    def cases(self) -> list[Case]:
-        """Copies of the annotated images as training cases (raises ``ValueError`` when there are none)."""
-        sets = self.training_sets()
-        if not sets:
-            raise ValueError(
-                "no scribbles yet: press 'New scribble layer' and paint background and structures on a "
-                "few slices"
-            )
-        return [L.case_from_layers(image, scribbles, dense) for image, scribbles, dense in sets]
+        return S.training_cases(self.training_sets() if sets is None else sets)
 
     def unlabeled_cases(self, trained: set[str]) -> list[Case]:
         """Copies of the open images not in ``trained``, as cases without annotations."""
-        return [
-            L.case_from_layers(im, None)
-            for im in L.image_layers(self.viewer.layers)
-            if im.name not in trained
-        ]
+        return S.unlabeled_cases(self.viewer.layers, trained)
 
     def label_training_layers(self, names: tuple[str, ...]) -> None:
         """Record ``names`` as the class names of every annotation layer that trains."""
-        for _, scribbles, dense in self.training_sets():
-            for layer in scribbles:
-                L.set_class_names(layer, "scribbles", names)
-            if dense is not None:
-                L.set_class_names(dense, "dense", names)
+        S.label_training_layers(self.training_sets(), names)

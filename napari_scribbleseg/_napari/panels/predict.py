@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +99,7 @@ class PredictPanel(QGroupBox):
             self.ctx.session.predict,
             items,
             self.uncertainty_check.isChecked(),
-            self._relay.progress.emit,
+            progress=self._relay.progress.emit,
             on_returned=self._on_predicted,
         )
 
@@ -127,9 +126,10 @@ class PredictPanel(QGroupBox):
         self.status.busy("propagating scribbles…", determinate=True)
         self.ctx.runner.start(
             "propagate",
-            functools.partial(propagate_cases, progress=self._relay.progress.emit),
+            propagate_cases,
             cases,
             self.data.class_names(),
+            progress=self._relay.progress.emit,
             on_returned=self._on_predicted,
         )
 

@@ -39,6 +39,11 @@ class StatusView(QWidget):
         self.message = QLabel("Paint scribbles, then press Train.")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
+        self.run_info = QLabel()
+        self.run_info.setWordWrap(True)
+        self.run_info.setToolTip("The layers the last run trained on")
+        self.run_info.setVisible(False)
+        layout.addWidget(self.run_info)
 
     def text(self) -> str:
         """The status line."""
@@ -47,6 +52,13 @@ class StatusView(QWidget):
     def set_text(self, text: str) -> None:
         """Set the status line."""
         self.message.setText(text)
+
+    def set_run_info(self, text: str) -> None:
+        """Show (and log) which layers a run trains on; it stays until the next run."""
+        if text:
+            log.info("%s", text)
+        self.run_info.setText(text)
+        self.run_info.setVisible(bool(text))
 
     def busy(self, text: str, determinate: bool = False) -> None:
         """A task started: an empty (``determinate``) or busy bar with ``text``."""

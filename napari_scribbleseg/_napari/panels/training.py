@@ -14,6 +14,7 @@ from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWi
 
 from ...engine.session import TrainRequest
 from ..preview import expected_attention_keys
+from ..supervision import describe_training_sets
 from .base import PanelContext, notify_error
 from .data import DataPanel
 from .settings import TrainingSettings
@@ -38,6 +39,7 @@ class TrainingPanel(QGroupBox):
         super().__init__("Training", parent)
         self.ctx, self.data = ctx, data
         self.run_config: Any = None
+        self._run_info = ""  # which layers the run trains on (status of the dock)
         layout = QVBoxLayout(self)
         self.settings = TrainingSettings(ctx.viewer, self)
         layout.addWidget(self.settings)
@@ -68,7 +70,7 @@ class TrainingPanel(QGroupBox):
         s = self.settings
         try:
             names = self.data.class_names()
-            cases = self.data.cases()
+            cases = self._annotated_cases()
             config = s.train_config()
             options = s.method_options()
             pre = s.preprocess_config()
@@ -77,9 +79,18 @@ class TrainingPanel(QGroupBox):
         except Exception as exc:
             notify_error(str(exc))
             return
+        if unlabeled:
+            self._run_info += "; unlabeled: " + ", ".join(c.name for c in unlabeled)
         self.data.label_training_layers(names)
         request = TrainRequest(cases, names, config, options, pre, unpaired, unlabeled)
         self._start(config, [c.name for c in cases], names, self.ctx.session.train, request)
+
+    def _annotated_cases(self) -> list[Any]:
+        """The training cases from the layers the user chose; what they are goes to the run's status."""
+        sets = self.data.training_sets()
+        cases = self.data.cases(sets)
+        self._run_info = describe_training_sets(sets)
+        return cases
 
     def continue_training(self) -> None:
         """Resume the current model with the scribbles as they are now (in a worker thread).
@@ -97,7 +108,7 @@ class TrainingPanel(QGroupBox):
             notify_error("nothing to continue: press Train first, or Load a model")
             return
         try:
-            cases = self.data.cases()
+            cases = self._annotated_cases()
         except Exception as exc:
             notify_error(str(exc))
             return
@@ -110,7 +121,7 @@ class TrainingPanel(QGroupBox):
         session, s = self.ctx.session, self.settings
         try:
             session.check_resumable(self.data.class_names())
-            cases = self.data.cases()
+            cases = self._annotated_cases()
             request = session.resume_request(
                 cases, s.train_config(), s.stop_after(), s.unpaired_source(), s.method_combo.currentText()
             )
@@ -130,6 +141,7 @@ class TrainingPanel(QGroupBox):
         self.ctx.previews.begin_run(volume_names, names, keys)
         self.status.busy("preparing…")  # busy until the first progress event
         self.status.set_text(f"preparing {len(volume_names)} volume(s)…")
+        self.status.set_run_info(self._run_info)
         self.ctx.runner.start("train", func, *args, on_yielded=self.on_event)
 
     def stop(self) -> None:
