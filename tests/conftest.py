@@ -121,3 +121,20 @@ def lying_file():
     A tiny NIfTI file whose header declares any shape and spacing (e.g. 2000^3 voxels in 70 bytes).
     """
     return _lying_file
+
+
+@pytest.fixture
+def untrained_model(tmp_path):
+    """A valid model folder (untrained 3-class UNet at 1 mm) for the prediction paths."""
+    from napari_scribbleseg.io import checkpoint as ckpt
+    from napari_scribbleseg.models.registry import build_segmentor
+
+    kwargs = {"in_channels": 1, "n_classes": 3, "width": 4, "depth": 3}
+    meta = {
+        "method": "pce",
+        "class_names": ["background", "ring", "disk"],
+        "preprocess": {"target_spacing": 1.0, "patch_size": 32},
+        "train_config": {"width": 4, "depth": 3},
+        "segmentor": {"name": "unet", "kwargs": kwargs},
+    }
+    return ckpt.save_model_folder(tmp_path / "model", build_segmentor("unet", **kwargs).state_dict(), meta)

@@ -50,20 +50,3 @@ def dataset(tmp_path, tiny_volume, scribbles_from):
                     kind="labels",
                 )
     return tmp_path
-
-
-@pytest.fixture
-def untrained_model(tmp_path):
-    """A valid model folder (untrained 3-class UNet at 1 mm) for the prediction paths."""
-    from napari_scribbleseg.io import checkpoint as ckpt
-    from napari_scribbleseg.models.registry import build_segmentor
-
-    kwargs = {"in_channels": 1, "n_classes": 3, "width": 4, "depth": 3}
-    meta = {
-        "method": "pce",
-        "class_names": ["background", "ring", "disk"],
-        "preprocess": {"target_spacing": 1.0, "patch_size": 32},
-        "train_config": {"width": 4, "depth": 3},
-        "segmentor": {"name": "unet", "kwargs": kwargs},
-    }
-    return ckpt.save_model_folder(tmp_path / "model", build_segmentor("unet", **kwargs).state_dict(), meta)

@@ -79,35 +79,11 @@ def test_evaluate_does_not_replace_a_mask_with_json(dataset, model, tmp_path, ca
     assert "is an input of this command" in capsys.readouterr().err
     notes = tmp_path / "notes.json"
     notes.write_text('{"mine": true}')
-    rc = main(["evaluate", "--pred", str(pred), "--truth", str(d / "test/masks"), "--json", str(notes)])
-    assert rc == 1 and json.loads(notes.read_text()) == {"mine": True}
-    rc = main(
-        [
-            "evaluate",
-            "--pred",
-            str(pred),
-            "--truth",
-            str(d / "test/masks"),
-            "--json",
-            str(tmp_path / "r.json"),
-        ]
-    )
-    assert rc == 0 and io.is_own_output(tmp_path / "r.json")
+    evaluate = ["evaluate", "--pred", str(pred), "--truth", str(d / "test/masks"), "--json"]
+    assert main([*evaluate, str(notes)]) == 1 and json.loads(notes.read_text()) == {"mine": True}
+    assert main([*evaluate, str(tmp_path / "r.json")]) == 0 and io.is_own_output(tmp_path / "r.json")
     # an evaluate JSON is its own output: written again without --overwrite
-    assert (
-        main(
-            [
-                "evaluate",
-                "--pred",
-                str(pred),
-                "--truth",
-                str(d / "test/masks"),
-                "--json",
-                str(tmp_path / "r.json"),
-            ]
-        )
-        == 0
-    )
+    assert main([*evaluate, str(tmp_path / "r.json")]) == 0
 
 
 def test_scribbles_and_propagate_follow_the_same_rule(dataset, tmp_path, capsys):

@@ -10,31 +10,15 @@ import pytest
 from napari_scribbleseg.cli import main
 from napari_scribbleseg.errors import CheckpointError
 from napari_scribbleseg.inference import Predictor
-from napari_scribbleseg.io import checkpoint as ckpt
 
 torch = pytest.importorskip("torch")
 
 
 @pytest.fixture
-def model(tmp_path):
-    """A real, tiny model folder (untrained UNet) and its meta.json content."""
-    from napari_scribbleseg.models.registry import build_segmentor
-
-    kwargs = {"in_channels": 1, "n_classes": 3, "width": 4, "depth": 3}
-    net = build_segmentor("unet", **kwargs)
-    meta = {
-        "method": "pce",
-        "class_names": ["background", "ring", "disk"],
-        "preprocess": {"target_spacing": 1.0, "patch_size": 32},
-        "train_config": {"width": 4, "depth": 3},
-        "segmentor": {"name": "unet", "kwargs": kwargs},
-        "step": 1,
-        "best_step": 1,
-        "best_val_loss": None,
-    }
-    folder = ckpt.save_model_folder(tmp_path / "m", net.state_dict(), meta)
-    assert Predictor.load(folder, device="cpu").n_classes == 3  # the untouched folder loads
-    return folder
+def model(untrained_model):
+    """A real, tiny model folder whose meta.json the tests spoil."""
+    assert Predictor.load(untrained_model, device="cpu").n_classes == 3  # the untouched folder loads
+    return untrained_model
 
 
 def _edit(folder, change) -> None:
