@@ -67,7 +67,8 @@ def _create_temp(path: Path, suffix: str) -> tuple[Path, int]:
         return tmp, mode
 
 
-def _fsync_file(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a written file to disk."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         os.fsync(fd)
@@ -75,7 +76,7 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make a rename in ``folder`` durable; a no-op where folders cannot be opened (Windows)."""
     if not hasattr(os, "O_DIRECTORY"):
         return
@@ -136,7 +137,7 @@ def atomic_write(
         write(tmp)
         if stat.S_IMODE(os.stat(tmp).st_mode) != mode:  # the callback replaced the file
             os.chmod(tmp, mode)
-        _fsync_file(tmp)
+        fsync_file(tmp)
         os.replace(tmp, p)
         tmp = None
     except OSError as exc:
@@ -149,7 +150,7 @@ def atomic_write(
                 tmp.unlink(missing_ok=True)
             except OSError:  # e.g. the folder went away; the original error matters more
                 pass
-    _fsync_dir(p.parent)
+    fsync_dir(p.parent)
     return p
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
-from .atomic import describe_error
+from .atomic import describe_error, fsync_dir, fsync_file
 
 FORMAT = "napari-scribbleseg-model"
 FORMAT_VERSION = 1
@@ -126,21 +126,7 @@ def _write_file(path: Path, write: Any) -> None:
     write(path)
     if stat.S_IMODE(os.stat(path).st_mode) != mode:
         os.chmod(path, mode)
-    _fsync(path)
-
-
-def _fsync(path: Path) -> None:
-    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:  # folders cannot be opened on Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_file(path)
 
 
 def save_model_folder(
@@ -186,8 +172,8 @@ def save_model_folder(
             _write_file(staging / "state" / "optim.pt", lambda f: torch.save(optim_state or {}, f))
         text = json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION, **meta}, indent=2)
         _write_file(staging / "meta.json", lambda f: f.write_text(text, encoding="utf-8"))  # last: complete
-        _fsync(staging / "state")
-        _fsync(staging)
+        fsync_dir(staging / "state")
+        fsync_dir(staging)
         if folder.exists():
             shutil.rmtree(previous, ignore_errors=True)
             os.replace(folder, previous)
@@ -196,7 +182,7 @@ def save_model_folder(
         shutil.rmtree(staging, ignore_errors=True)
         recover_model_dir(folder)
         raise CheckpointError(f"{folder}: cannot save the model: {describe_error(exc)}") from None
-    _fsync(folder.parent)
+    fsync_dir(folder.parent)
     shutil.rmtree(previous, ignore_errors=True)
     return folder
 

@@ -26,11 +26,8 @@ def _read(kind: str, path):
     return io.read_image(path) if kind == "image" else io.read_labels(path, kind="mask")
 
 
-@pytest.mark.parametrize("kind", ["image", "labels"])
-@pytest.mark.parametrize("name", ["bomb.nii.gz", "bomb.nii"])
-def test_huge_declared_shape_is_refused_before_reading(tmp_path, lying_file, kind, name):
-    p = lying_file(tmp_path / name, (2000, 2000, 2000))
-    assert p.stat().st_size < 400
+def _refused_with_peak_memory(kind, p):
+    """Read ``p`` expecting a DataError; the error and the peak memory Python allocated meanwhile."""
     tracemalloc.start()
     try:
         with pytest.raises(DataError) as err:
@@ -38,6 +35,15 @@ def test_huge_declared_shape_is_refused_before_reading(tmp_path, lying_file, kin
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    return err, peak
+
+
+@pytest.mark.parametrize("kind", ["image", "labels"])
+@pytest.mark.parametrize("name", ["bomb.nii.gz", "bomb.nii"])
+def test_huge_declared_shape_is_refused_before_reading(tmp_path, lying_file, kind, name):
+    p = lying_file(tmp_path / name, (2000, 2000, 2000))
+    assert p.stat().st_size < 400
+    err, peak = _refused_with_peak_memory(kind, p)
     assert peak < 20 * 2**20  # reading 2000^3 int16 would need 16 GB
     msg = str(err.value)
     assert str(p) in msg and "2000 x 2000 x 2000 = 8,000,000,000 voxels" in msg
@@ -107,13 +113,7 @@ def test_spacing_message_names_other_units(tmp_path, lying_file):
 def test_gzip_too_small_for_its_declared_data(tmp_path, lying_file, kind):
     # under the voxel limit (100 MB of int16) but a few dozen bytes of gzip cannot hold it
     p = lying_file(tmp_path / "short.nii.gz", (512, 512, 200))
-    tracemalloc.start()
-    try:
-        with pytest.raises(DataError) as err:
-            _read(kind, p)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    err, peak = _refused_with_peak_memory(kind, p)
     assert peak < 20 * 2**20
     what = "image" if kind == "image" else "label"
     assert f"short.nii.gz: the {what} data cannot be read (truncated file or wrong header)" in str(err.value)
