@@ -13,6 +13,9 @@
 
 Training targets are class indices ``0..K`` (background = 0, as in masks) with :data:`IGNORE` where a
 pixel is not annotated; every loss masks those pixels out.
+
+The colour of each class lives here too (:func:`class_color`), so that the napari layers and every exported
+file (ITK-SNAP label descriptions, 3D Slicer segments, DICOM-SEG segments) show a structure in one colour.
 """
 
 from __future__ import annotations
@@ -31,6 +34,58 @@ UNANNOTATED = 0
 SCRIBBLE_BACKGROUND = 1
 
 DEFAULT_CARDIAC_CLASSES = ("background", "RV", "MYO", "LV")
+
+#: Background colour (cyan: visible on grey MRI, distinct from the structure colours); predicted background
+#: is transparent in napari and is not a segment in exported files.
+BACKGROUND_COLOR = "#42d4f4"
+#: Structure colours, structure 1 first (a high-contrast palette without cyan).
+STRUCTURE_COLORS = (
+    "#e6194b",  # red
+    "#3cb44b",  # green
+    "#4363d8",  # blue
+    "#ffe119",  # yellow
+    "#f58231",  # orange
+    "#911eb4",  # purple
+    "#f032e6",  # magenta
+    "#bfef45",  # lime
+    "#fabed4",  # pink
+    "#469990",  # teal
+    "#9a6324",  # brown
+    "#800000",  # maroon
+    "#aaffc3",  # mint
+    "#808000",  # olive
+    "#000075",  # navy
+)
+
+
+def class_color(k: int) -> str:
+    """Colour ``"#rrggbb"`` of class ``k`` (mask encoding: 0 = background, k = structure k).
+
+    Fixed by the class index, so a structure keeps its colour across sessions and files.
+    """
+    if k == 0:
+        return BACKGROUND_COLOR
+    return STRUCTURE_COLORS[(k - 1) % len(STRUCTURE_COLORS)]
+
+
+def hex_to_rgb255(color: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` -> ``(r, g, b)`` integers in 0..255."""
+    c = color.lstrip("#")
+    return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16))
+
+
+def label_table(
+    class_names: Sequence[str], kind: str = "mask"
+) -> list[tuple[int, str, tuple[int, int, int]]]:
+    """``(file value, class name, (r, g, b))`` of every class as stored in a label file of ``kind``.
+
+    Masks: value ``k`` is class ``k`` (background 0 included). Scribbles: value ``k + 1`` is class ``k``
+    (value 0, "not annotated", is not a class). Colours are :func:`class_color`.
+    """
+    if kind not in ("scribbles", "mask"):
+        raise ValueError(f"kind must be 'scribbles' or 'mask', got {kind!r}")
+    shift = 1 if kind == "scribbles" else 0
+    return [(k + shift, str(name), hex_to_rgb255(class_color(k))) for k, name in enumerate(class_names)]
 
 
 def parse_class_names(text: str | Sequence[str]) -> tuple[str, ...]:

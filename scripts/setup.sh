@@ -8,7 +8,7 @@ PY=${PYTHON:-python3}
 if ! "$PY" -c "import torch" 2>/dev/null; then
   "$PY" -m pip install --quiet "torch==2.13.0"
 fi
-"$PY" -m pip install --quiet -e ".[napari,qt,test]"
+"$PY" -m pip install --quiet -e ".[napari,qt,test,dicom]"
 # System libraries Qt needs for offscreen widgets and Xvfb for rendering (Debian/Ubuntu, when root).
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && ! command -v xvfb-run >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive

@@ -138,3 +138,103 @@ def untrained_model(tmp_path):
         "segmentor": {"name": "unet", "kwargs": kwargs},
     }
     return ckpt.save_model_folder(tmp_path / "model", build_segmentor("unet", **kwargs).state_dict(), meta)
+
+
+def _write_dicom_series(
+    folder: Path,
+    frames,
+    *,
+    series_uid: str | None = None,
+    description: str = "test series",
+    modality: str = "MR",
+    study_uid: str = "1.2.826.0.1.3680043.8.498.1",
+) -> str:
+    """Write SimpleITK image(s) as a DICOM series, one file per slice (several images: cine frames).
+
+    Each 3D ``SimpleITK.Image`` (int16, any geometry) is written slice by slice with the tags a viewer and
+    highdicom need (MR Image Storage, patient, study, series, frame of reference, position, orientation,
+    spacing, trigger time per frame). Returns the SeriesInstanceUID. GDCM's writer switches the process to
+    the "C" locale; the locale is restored afterwards (else later ``open()`` calls default to ASCII).
+    """
+    import locale
+
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        return _write_slices(folder, frames, series_uid, description, modality, study_uid)
+    finally:
+        locale.setlocale(locale.LC_ALL, saved)
+
+
+def _write_slices(folder, frames, series_uid, description, modality, study_uid) -> str:
+    import uuid
+
+    import SimpleITK as sitk
+
+    frames = list(frames) if isinstance(frames, (list, tuple)) else [frames]
+    folder.mkdir(parents=True, exist_ok=True)
+    uid = series_uid or f"2.25.{uuid.uuid4().int}"
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    number = 0
+    for t, image in enumerate(frames):
+        d = np.asarray(image.GetDirection()).reshape(3, 3)
+        sx, sy, sz = image.GetSpacing()
+        iop = "\\".join(f"{v:.8f}" for v in (*d[:, 0], *d[:, 1]))
+        for k in range(image.GetDepth()):
+            number += 1
+            ipp = image.TransformIndexToPhysicalPoint((0, 0, k))
+            tags = {
+                "0008|0016": "1.2.840.10008.5.1.4.1.1.4",
+                "0008|0018": f"{uid}.{number}",
+                "0008|0060": modality,
+                "0008|0020": "20240101",
+                "0008|0030": "120000",
+                "0008|103e": description,
+                "0010|0010": "Test^Patient",
+                "0010|0020": "P0001",
+                "0018|0050": f"{sz:.6f}",
+                "0018|0088": f"{sz:.6f}",
+                "0018|1060": f"{40.0 * t:.1f}",
+                "0020|000d": study_uid,
+                "0020|000e": uid,
+                "0020|0052": study_uid + ".9",
+                "0020|0011": "7",
+                "0020|0013": str(number),
+                "0020|0032": "\\".join(f"{v:.6f}" for v in ipp),
+                "0020|0037": iop,
+                "0028|0030": f"{sy:.6f}\\{sx:.6f}",
+            }
+            s = image[:, :, k]
+            for key, value in tags.items():
+                s.SetMetaData(key, value)
+            writer.SetFileName(str(folder / f"IM{number:05d}.dcm"))
+            writer.Execute(s)
+    return uid
+
+
+@pytest.fixture(scope="session")
+def write_dicom_series():
+    """``write_dicom_series(folder, sitk_image_or_frames, series_uid=None, description=..., modality="MR")``.
+
+    Writes a DICOM series with SimpleITK (one file per slice; a list of images makes a cine series) and
+    returns its SeriesInstanceUID.
+    """
+    return _write_dicom_series
+
+
+def _sitk_image(array_xyz: np.ndarray, spacing, origin_lps, direction_lps=None):
+    """A SimpleITK image of an ``[i, j, k]`` array with LPS geometry."""
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(np.ascontiguousarray(np.asarray(array_xyz).transpose(2, 1, 0)))
+    image.SetSpacing([float(s) for s in spacing])
+    image.SetOrigin([float(o) for o in origin_lps])
+    d = np.eye(3) if direction_lps is None else np.asarray(direction_lps, dtype=float)
+    image.SetDirection(d.ravel().tolist())
+    return image
+
+
+@pytest.fixture(scope="session")
+def sitk_image():
+    """``sitk_image(array_xyz, spacing, origin_lps, direction_lps=None)`` -> a SimpleITK image."""
+    return _sitk_image

@@ -2,7 +2,9 @@
 
 Structure ``k`` has the same colour whether it is painted (scribble value ``k + 1``) or predicted (mask
 value ``k``); the background scribble (value 1) has its own colour, and predicted background is
-transparent. Colours are fixed by the class index, so a structure keeps its colour across sessions.
+transparent. Colours are fixed by the class index, so a structure keeps its colour across sessions. The
+colour table itself is :func:`napari_scribbleseg.labels.class_color` (Qt-free), which the exported files
+(ITK-SNAP, 3D Slicer, DICOM-SEG) use too.
 """
 
 from __future__ import annotations
@@ -11,39 +13,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-#: Background scribble colour (cyan: visible on grey MRI, distinct from the structure colours).
-BACKGROUND_COLOR = "#42d4f4"
-#: Structure colours, structure 1 first (a high-contrast palette without cyan).
-STRUCTURE_COLORS = (
-    "#e6194b",  # red
-    "#3cb44b",  # green
-    "#4363d8",  # blue
-    "#ffe119",  # yellow
-    "#f58231",  # orange
-    "#911eb4",  # purple
-    "#f032e6",  # magenta
-    "#bfef45",  # lime
-    "#fabed4",  # pink
-    "#469990",  # teal
-    "#9a6324",  # brown
-    "#800000",  # maroon
-    "#aaffc3",  # mint
-    "#808000",  # olive
-    "#000075",  # navy
-)
+from ..labels import BACKGROUND_COLOR, STRUCTURE_COLORS, class_color
+
+__all__ = [
+    "BACKGROUND_COLOR",
+    "STRUCTURE_COLORS",
+    "class_color",
+    "hex_to_rgba",
+    "legend_entries",
+    "mask_color_dict",
+    "scribble_color_dict",
+]
 
 
 def hex_to_rgba(color: str, alpha: float = 1.0) -> np.ndarray:
     """``"#rrggbb"`` -> RGBA floats in [0, 1]."""
     c = color.lstrip("#")
     return np.array([int(c[i : i + 2], 16) / 255 for i in (0, 2, 4)] + [alpha], dtype=np.float32)
-
-
-def class_color(k: int) -> str:
-    """Colour of class ``k`` (mask encoding: 0 = background, k = structure k)."""
-    if k == 0:
-        return BACKGROUND_COLOR
-    return STRUCTURE_COLORS[(k - 1) % len(STRUCTURE_COLORS)]
 
 
 def scribble_color_dict(n_classes: int) -> dict[int | None, np.ndarray]:

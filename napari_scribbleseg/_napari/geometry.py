@@ -68,6 +68,10 @@ class LayerGeometry:
         in memory.
     path
         Source file, if any (never overwritten by the writers).
+    source
+        Where the volume came from (:class:`~napari_scribbleseg.io.VolumeSource`: format, frame, DICOM
+        files), so that an export can go back in the source's family (e.g. DICOM-SEG); ``None`` for
+        volumes made in memory.
     """
 
     affine: np.ndarray
@@ -76,6 +80,7 @@ class LayerGeometry:
     flips: tuple[bool, bool, bool]
     header: Any = None
     path: Path | None = None
+    source: Any = None
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -87,6 +92,7 @@ class LayerGeometry:
         header: Any = None,
         path: str | Path | None = None,
         slice_axis: int | None = None,
+        source: Any = None,
     ) -> LayerGeometry:
         """The napari view of a volume of ``shape`` (file order) with voxel-to-world ``affine``.
 
@@ -102,6 +108,8 @@ class LayerGeometry:
             The file, if any.
         slice_axis
             File axis to put on the slider; default: the engine's choice (largest spacing, ties: last).
+        source
+            The volume's source description, kept for exports.
         """
         aff = np.asarray(affine, dtype=np.float64)
         if aff.shape != (4, 4):
@@ -121,12 +129,19 @@ class LayerGeometry:
         best = max(itertools.permutations(others), key=lambda p: abs(m[1, p[0]]) + abs(m[2, p[1]]))
         axes = (s, int(best[0]), int(best[1]))
         flips = tuple(bool(m[i, axes[i]] < 0) for i in range(3))
-        return cls(aff, shape3, axes, flips, header, None if path is None else Path(path))  # type: ignore[arg-type]
+        path = None if path is None else Path(path)
+        return cls(aff, shape3, axes, flips, header, path, source)  # type: ignore[arg-type]
 
     @classmethod
     def from_volume(cls, volume: Any) -> LayerGeometry:
-        """Geometry of a :class:`~napari_scribbleseg.data.io.NiftiVolume` (affine, header, path kept)."""
-        return cls.from_affine(volume.affine, volume.shape, header=volume.header, path=volume.path)
+        """Geometry of a :class:`~napari_scribbleseg.io.NiftiVolume` (affine, header, path, source kept)."""
+        return cls.from_affine(
+            volume.affine,
+            volume.shape,
+            header=volume.header,
+            path=volume.path,
+            source=getattr(volume, "source", None),
+        )
 
     # -- properties ---------------------------------------------------------------------------------
     @property
@@ -224,8 +239,8 @@ class LayerGeometry:
 
         dummy = np.broadcast_to(np.zeros((), np.uint8), self.shape)
         if self.header is not None:
-            return NiftiVolume(dummy, self.affine.copy(), self.header.copy(), self.path)
-        return NiftiVolume.from_array(dummy, self.affine.copy(), path=self.path)
+            return NiftiVolume(dummy, self.affine.copy(), self.header.copy(), self.path, self.source)
+        return NiftiVolume.from_array(dummy, self.affine.copy(), path=self.path, source=self.source)
 
     @classmethod
     def from_layer_transform(cls, shape: Sequence[int], data_to_world: np.ndarray) -> LayerGeometry:

@@ -1,8 +1,11 @@
 """napari writer for Labels layers, and the export used by the widget's Export button.
 
 A Labels layer is written on the grid of the image it belongs to: its data goes back to the file's axis
-order, and the NIfTI file gets the source image's affine and header geometry (qform/sform and codes,
-zooms, units; see :func:`napari_scribbleseg.io.write_labels`, which also writes the class-name sidecar).
+order, and the file gets the source image's geometry. The format follows the file name
+(:func:`napari_scribbleseg.io.write_mask`): ``.nii``/``.nii.gz`` NIfTI with the image's affine and header
+(qform/sform and codes, zooms, units) plus the class-name sidecar and ITK-SNAP label descriptions;
+``.seg.nrrd`` a 3D Slicer segmentation; ``.dcm`` a DICOM-SEG on the image's DICOM series (masks of an
+image read from DICOM only). A name without one of these endings gets ``.nii.gz``.
 Masks (predictions, ground truth) keep the *mask* encoding; scribble layers keep the *scribble* encoding
 and their sidecar says so, so that the reader opens them again as scribbles.
 
@@ -93,11 +96,11 @@ def _current(viewer: Any = None) -> Any | None:
         return None
 
 
-def _nifti_path(path: str | Path) -> Path:
-    from ..io import is_nifti
+def _output_path(path: str | Path) -> Path:
+    from ..io import format_of_output
 
     p = Path(path)
-    return p if is_nifti(p) else p.with_name(p.name + ".nii.gz")
+    return p if format_of_output(p) is not None else p.with_name(p.name + ".nii.gz")
 
 
 def write_labels_nifti(
@@ -108,12 +111,13 @@ def write_labels_nifti(
     kind: str = "mask",
     class_names: Sequence[str] | None = None,
 ) -> Path:
-    """Write napari-order label ``data`` as NIfTI on ``geometry``'s grid (plus the class sidecar).
+    """Write napari-order label ``data`` on ``geometry``'s grid: NIfTI, ``.seg.nrrd`` or DICOM-SEG.
 
     Parameters
     ----------
     path
-        Output file (``.nii.gz`` is appended when it has no NIfTI ending).
+        Output file; its ending chooses the format (``.nii.gz`` is appended when it has none of
+        ``.nii``, ``.nii.gz``, ``.seg.nrrd``, ``.dcm``).
     data
         Labels in napari order (as ``layer.data``).
     geometry
@@ -121,7 +125,9 @@ def write_labels_nifti(
     kind
         ``"mask"`` (0 = background, k = structure k) or ``"scribbles"``.
     class_names
-        Background first; checked against the values and written to ``<name>.json`` next to the file.
+        Background first; checked against the values and stored with the labels (NIfTI: ``<name>.json``
+        and ``<name>.labels.txt`` next to the file). ``.seg.nrrd`` and DICOM-SEG need names: without
+        them, ``structure1``... are used.
 
     Returns
     -------
@@ -131,15 +137,22 @@ def write_labels_nifti(
     Raises
     ------
     napari_scribbleseg.errors.DataError
-        Wrong shape, negative labels, a destination that is the source image, or a write failure.
+        Wrong shape, negative labels, a destination that is the source image, DICOM-SEG of an image not
+        read from DICOM (or without the ``dicom`` extra), or a write failure.
     napari_scribbleseg.errors.LabelError
         Values outside the class list.
     """
-    from ..io import write_labels
+    from ..io import format_of_output, write_labels, write_mask
+    from ..labels import default_class_names
 
-    p = _nifti_path(path)
+    p = _output_path(path)
     labels = np.ascontiguousarray(geometry.from_napari(np.asarray(data)))
-    return write_labels(p, labels, geometry.reference(), class_names=class_names, kind=kind)
+    if format_of_output(p) == "nifti":
+        return write_labels(p, labels, geometry.reference(), class_names=class_names, kind=kind)
+    if class_names is None:
+        top = int(labels.max()) if labels.size else 0
+        class_names = default_class_names(max(top + (0 if kind == "scribbles" else 1), 2))
+    return write_mask(p, labels, geometry.reference(), class_names=class_names, kind=kind)  # type: ignore[arg-type]
 
 
 def write_labels(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
@@ -162,9 +175,10 @@ def write_labels(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
 
 
 def export_layer(layer: Any, path: str | Path, class_names: Sequence[str] | None = None) -> Path:
-    """Export a Labels layer (e.g. a prediction) to NIfTI with its image's geometry; the widget's Export.
+    """Export a Labels layer (e.g. a prediction) with its image's geometry; the widget's Export.
 
-    ``class_names`` defaults to the ones stored with the layer.
+    The format follows ``path``'s ending (NIfTI, ``.seg.nrrd``, DICOM-SEG ``.dcm``; see
+    :func:`write_labels_nifti`). ``class_names`` defaults to the ones stored with the layer.
     """
     entry = (layer.metadata or {}).get(META) or {}
     kind = "scribbles" if entry.get("kind") == "scribbles" else "mask"

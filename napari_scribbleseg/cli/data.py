@@ -23,7 +23,8 @@ def cmd_scribbles(opts: dict[str, Any]) -> int:
     slices: Any = "all" if str(slices_opt) == "all" else int(slices_opt)
     out = Path(opts["out"])
     inputs = files + [io.sidecar_path(f) for f in files]
-    io.check_outputs([out / f.name for f in files], inputs=inputs, overwrite=bool(opts.get("overwrite")))
+    dest = {f: out / io.output_name(f, "nifti") for f in files}  # scribbles are written as NIfTI
+    io.check_outputs(list(dest.values()), inputs=inputs, overwrite=bool(opts.get("overwrite")))
     for f in files:
         m = io.read_labels(f, kind="mask")
         n = int(m.data.max()) + 1
@@ -36,8 +37,8 @@ def cmd_scribbles(opts: dict[str, Any]) -> int:
             slices=slices,
             background=not opts.get("no_background"),
         )
-        io.write_labels(out / f.name, s, m, protected=files, made_by="scribbleseg scribbles")
-        print(f"{f.name} -> {out / f.name}")
+        io.write_labels(dest[f], s, m, protected=files, made_by="scribbleseg scribbles")
+        print(f"{f.name} -> {dest[f]}")
     return 0
 
 

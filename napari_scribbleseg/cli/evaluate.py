@@ -25,7 +25,7 @@ def cmd_evaluate(opts: dict[str, Any]) -> int:
     if opts.get("classes"):
         classes = parse_class_names(opts["classes"])
     else:
-        classes = io.read_sidecar(preds[0])
+        classes = io.read_class_names(preds[0], kind="mask")
         if classes is None:
             top = max(int(io.read_labels(t, kind="mask").data.max()) for t in truths)
             from ..labels import default_class_names

@@ -61,16 +61,49 @@ def _add_overwrite(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_input_choice(p: argparse.ArgumentParser) -> None:
+    """``--frame`` and ``--series``: which 3D volume of a 4D file or a DICOM folder to read."""
+    p.add_argument(
+        "--frame",
+        type=int,
+        default=None,
+        metavar="N",
+        help="frame (0-based) of 4D images, e.g. a cine MRI phase; 3D images ignore it",
+    )
+    p.add_argument(
+        "--series",
+        default=None,
+        metavar="UID",
+        help="SeriesInstanceUID to read from DICOM folders that hold several series",
+    )
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    from ..io.formats import OUTPUT_FORMATS
+
+    p.add_argument(
+        "--format",
+        default=None,
+        choices=list(OUTPUT_FORMATS),
+        help="mask file format (default: the image's family: NIfTI and MetaImage -> nifti, NRRD -> "
+        "seg.nrrd (3D Slicer), DICOM -> dicom-seg); nifti also writes <name>.json and ITK-SNAP "
+        "<name>.labels.txt",
+    )
+
+
 def _method_help() -> str:
+    from ..engine.method_choice import AUTO, AUTO_DESCRIPTION
     from ..engine.methods import METHODS
 
-    return "; ".join(f"{n}: {METHODS.get(n).description}" for n in METHODS.names())
+    methods = "; ".join(f"{n}: {METHODS.get(n).description}" for n in METHODS.names())
+    return f"{AUTO} (default): {AUTO_DESCRIPTION}; {methods}"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``scribbleseg``."""
     p = argparse.ArgumentParser(
-        prog="scribbleseg", description="Scribble-supervised segmentation of medical volumes (NIfTI)."
+        prog="scribbleseg",
+        description="Scribble-supervised segmentation of medical volumes (NIfTI, NRRD, MetaImage, DICOM).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -80,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a model from images and scribbles",
         description="Train a scribble-supervised segmentor. Methods: " + _method_help(),
     )
-    t.add_argument("images", nargs="*", help="image files or folders (NIfTI)")
+    t.add_argument("images", nargs="*", help="image files or folders (NIfTI, NRRD, MetaImage, DICOM series)")
     t.add_argument(
         "--scribbles",
         nargs="+",
@@ -88,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="scribble folder(s), files named like the images; several = several annotators",
     )
-    t.add_argument("--method", default=None, help="training method (default: aag)")
+    t.add_argument("--method", default=None, help="training method (default: auto, which says what it chose)")
     t.add_argument("--out", default=None, help="model folder to write")
     t.add_argument("--classes", default=None, help="class names, background first: background,RV,MYO,LV")
     t.add_argument(
@@ -123,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="method option, e.g. --opt a1=0.1 (see the method's docs)",
     )
     t.add_argument("--quiet", action="store_true", help="print only the summary")
+    _add_input_choice(t)
     _add_config_options(t, TrainConfig, "training options")
     _add_config_options(t, PreprocessConfig, "preprocessing options")
 
@@ -133,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default=None)
     pr.add_argument("--uncertainty", action="store_true", help="also write <name>_entropy.nii.gz")
     pr.add_argument("--config", default=None, metavar="FILE")
+    _add_input_choice(pr)
+    _add_format(pr)
     _add_overwrite(pr)
 
     pg = sub.add_parser(
@@ -150,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--slice-axis", type=int, default=None, help="axis scribbled slice by slice")
     pg.add_argument("--keep-all", action="store_true", help="keep every connected component")
     pg.add_argument("--config", default=None, metavar="FILE")
+    _add_input_choice(pg)
+    _add_format(pg)
     _add_overwrite(pg)
 
     ev = sub.add_parser("evaluate", help="Dice and HD95 per class and per case")

@@ -10,39 +10,49 @@ from .options import require
 
 
 def cmd_predict(opts: dict[str, Any]) -> int:
-    """``scribbleseg predict``."""
+    """``scribbleseg predict``.
+
+    Each image's mask goes to ``--out`` in ``--format`` (default: the image's family; see
+    :func:`napari_scribbleseg.io.output_format`), named by :func:`napari_scribbleseg.io.output_name`.
+    Formats, outputs and inputs are all checked before the model is loaded.
+    """
     from .. import io
     from ..inference import Predictor, entropy
 
     require(opts, "model", "out", "images")
-    images = io.list_nifti(opts["images"], what="images")
+    images = io.list_volumes(opts["images"], what="images")
     out = Path(opts["out"])
+    fmts = {f: io.output_format(opts.get("format"), f) for f in images}
+    for f in images:
+        io.check_output_format(fmts[f], f)
+    dest = {f: out / io.output_name(f, fmts[f]) for f in images}
     entropy_file = {f: out / f"{io.case_name(f)}_entropy.nii.gz" for f in images}
-    outputs = [q for f in images for q in (out / f.name, io.sidecar_path(out / f.name))]
+    outputs = [q for f in images for q in io.output_files(dest[f], fmts[f])]
     outputs += list(entropy_file.values()) if opts.get("uncertainty") else []
     model_files = (
         [q for q in Path(opts["model"]).rglob("*") if q.is_file()] if Path(opts["model"]).is_dir() else []
     )
-    io.check_outputs(outputs, inputs=[*images, *model_files], overwrite=bool(opts.get("overwrite")))
+    inputs = io.input_files(images)
+    io.check_outputs(outputs, inputs=[*inputs, *model_files], overwrite=bool(opts.get("overwrite")))
     predictor = Predictor.load(opts["model"], device=opts.get("device") or "auto")
     for img_path in images:
         t = time.monotonic()
-        vol = io.read_image(img_path)
+        vol = io.read_image(img_path, frame=opts.get("frame"), series=opts.get("series"))
         mask, probs = predictor.segment(vol.data, vol.spacing, source=img_path)
-        dest = out / img_path.name
-        io.write_labels(
-            dest,
+        io.write_mask(
+            dest[img_path],
             mask,
             vol,
             class_names=predictor.class_names,
-            protected=images,
+            fmt=fmts[img_path],
+            protected=inputs,
             made_by="scribbleseg predict",
         )
         if opts.get("uncertainty"):
             io.write_image(
-                entropy_file[img_path], entropy(probs), vol, protected=images, made_by="scribbleseg predict"
+                entropy_file[img_path], entropy(probs), vol, protected=inputs, made_by="scribbleseg predict"
             )
-        print(f"{img_path.name} -> {dest} ({time.monotonic() - t:.1f}s)", flush=True)
+        print(f"{img_path.name} -> {dest[img_path]} ({time.monotonic() - t:.1f}s)", flush=True)
     from ..devices import format_peak_memory
 
     memory = format_peak_memory()

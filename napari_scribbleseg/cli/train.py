@@ -78,7 +78,7 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
 
     cases = []
     for i, img_path in enumerate(images):
-        vol = io.read_image(img_path)
+        vol = io.read_image(img_path, frame=opts.get("frame"), series=opts.get("series"))
         scr = [
             io.read_labels(row[i], kind="scribbles", n_classes=n, reference=vol).data
             for row in pairs
@@ -95,7 +95,7 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
     unlabeled = []
     if opts.get("unlabeled"):
         for f in io.list_nifti(opts["unlabeled"], what="unlabeled images"):
-            v = io.read_image(f)
+            v = io.read_image(f, frame=opts.get("frame"), series=opts.get("series"))
             unlabeled.append(Case(v.data, v.spacing, [], None, io.case_name(f)))
 
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}

@@ -1,8 +1,10 @@
-"""Finding NIfTI files: names, folder listings and pairing by name (DESIGN.md Sec. 2 "Files and pairing").
+"""Finding volume files: names, folder listings and pairing by name (DESIGN.md Sec. 2 "Files and pairing").
 
-An image and its scribbles (or mask) pair by file name: ``images/case01.nii.gz`` <->
-``scribbles/case01.nii.gz``. The *case name* is the file name without ``.nii``/``.nii.gz``; it also
-names outputs and sidecars.
+An image and its scribbles (or mask) pair by case name: ``images/case01.nii.gz`` <->
+``scribbles/case01.nii.gz`` (or ``case01.nrrd``, ``case01.seg.nrrd``, ``case01.mha``...). The *case name*
+is the file name without its volume ending (:data:`~.formats.VOLUME_SUFFIXES`); a DICOM series' case name
+is the name of its folder (``images/case01/`` holding ``IM0001.dcm``...). It also names outputs and
+sidecars.
 """
 
 from __future__ import annotations
@@ -11,8 +13,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError
+from .formats import (
+    SUPPORTED_INPUTS,
+    VOLUME_SUFFIXES,
+    dicom_files_in,
+    file_format,
+    is_dicom_file,
+    volume_suffix,
+)
 
-__all__ = ["NIFTI_SUFFIXES", "case_name", "is_nifti", "list_nifti", "nifti_suffix", "pair_by_name"]
+__all__ = [
+    "NIFTI_SUFFIXES",
+    "case_name",
+    "is_nifti",
+    "list_nifti",
+    "list_volumes",
+    "nifti_suffix",
+    "pair_by_name",
+]
 
 #: File name endings recognised as NIfTI (compared case-insensitively).
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -33,22 +51,44 @@ def is_nifti(path: str | Path) -> bool:
 
 
 def case_name(path: str | Path) -> str:
-    """The case name of a file: ``"case01"`` for ``.../case01.nii.gz`` or ``.../case01.nii``.
+    """The case name of a volume: ``"case01"`` for ``.../case01.nii.gz``, ``.../case01.seg.nrrd``...
 
-    Files without a NIfTI ending lose their last suffix only (``"a.json"`` -> ``"a"``).
+    A folder (a DICOM series) gives its own name, a DICOM file the name of its folder. Other files lose
+    their last suffix only (``"a.json"`` -> ``"a"``).
     """
     p = Path(path)
-    suffix = nifti_suffix(p)
+    suffix = volume_suffix(p)
     if suffix is not None:
         return p.name[: -len(suffix)]
+    if p.is_dir():
+        return p.resolve().name if p.name in ("", ".", "..") else p.name
+    if is_dicom_file(p):
+        return p.resolve().parent.name
     return p.stem
 
 
-def list_nifti(paths: Sequence[str | Path], *, what: str = "images") -> list[Path]:
-    """Expand files and folders into a sorted list of NIfTI files.
+def _folder_volumes(p: Path) -> list[Path]:
+    """The volumes in a folder: its volume files, itself if it holds DICOM files, and its DICOM subfolders."""
+    files, series = [], []
+    for f in sorted(p.iterdir()):
+        if f.name.startswith("."):
+            continue
+        if f.is_file() and volume_suffix(f):
+            files.append(f)
+        elif f.is_dir() and dicom_files_in(f, first_only=True):
+            series.append(f)
+    if dicom_files_in(p, first_only=True):
+        series.append(p)
+    return files + series
 
-    Folders contribute the ``.nii``/``.nii.gz`` files they hold directly (not recursively; hidden files,
-    such as the atomic writer's temporary files, are skipped).
+
+def list_nifti(paths: Sequence[str | Path], *, what: str = "images") -> list[Path]:
+    """Expand files and folders into a sorted list of volumes (files, or folders holding a DICOM series).
+
+    A folder contributes the volume files it holds directly (:data:`~.formats.VOLUME_SUFFIXES`; not
+    recursively; hidden files, such as the atomic writer's temporary files, are skipped), the folders
+    directly inside it that hold DICOM files (one series each: ``images/case01/``, ``images/case02/``) and
+    itself if it holds DICOM files. A DICOM file stands for its series (see :mod:`.dicom_read`).
 
     Parameters
     ----------
@@ -65,8 +105,8 @@ def list_nifti(paths: Sequence[str | Path], *, what: str = "images") -> list[Pat
     Raises
     ------
     DataError
-        If no path is given, a path does not exist, a folder holds no NIfTI file, a file is not NIfTI, or two
-        files share a case name (they would overwrite each other's outputs and pair ambiguously).
+        If no path is given, a path does not exist, a folder holds no volume, a file is not a volume, or two
+        volumes share a case name (they would overwrite each other's outputs and pair ambiguously).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -78,12 +118,12 @@ def list_nifti(paths: Sequence[str | Path], *, what: str = "images") -> list[Pat
         if not p.exists():
             raise DataError(f"{what}: {p} does not exist")
         if p.is_dir():
-            files = [f for f in p.iterdir() if f.is_file() and not f.name.startswith(".") and nifti_suffix(f)]
+            files = _folder_volumes(p)
             if not files:
-                raise DataError(f"{what}: the folder {p} contains no NIfTI file (.nii or .nii.gz)")
+                raise DataError(f"{what}: the folder {p} contains no volume ({SUPPORTED_INPUTS})")
         else:
-            if nifti_suffix(p) is None:
-                raise DataError(f"{what}: {p} is not a NIfTI file (expected a .nii or .nii.gz file name)")
+            if file_format(p) is None:
+                raise DataError(f"{what}: {p} is not a volume file (expected {SUPPORTED_INPUTS})")
             files = [p]
         for f in files:
             found.setdefault(f.resolve(), f)
@@ -98,6 +138,10 @@ def list_nifti(paths: Sequence[str | Path], *, what: str = "images") -> list[Pat
     return result
 
 
+#: :func:`list_nifti` under the name that says what it lists now (any supported volume).
+list_volumes = list_nifti
+
+
 def pair_by_name(
     images: Sequence[Path],
     folder: str | Path,
@@ -105,9 +149,11 @@ def pair_by_name(
     what: str = "scribbles",
     required: bool = True,
 ) -> list[Path | None]:
-    """Find ``folder/<same file name>`` for each image.
+    """Find ``folder/<same case name>.<volume ending>`` for each image.
 
-    ``case01.nii.gz`` also pairs with ``case01.nii`` and vice versa (the exact name is preferred).
+    The exact file name is preferred; else ``case01.nii.gz``, ``case01.nii``, ``case01.seg.nrrd``,
+    ``case01.nrrd``, ``case01.nhdr``, ``case01.mha``, ``case01.mhd``, ``case01.dcm`` (DICOM-SEG) in that
+    order (a DICOM series ``images/case01/`` pairs with ``scribbles/case01.nii.gz`` and the like).
 
     Parameters
     ----------
@@ -141,7 +187,8 @@ def pair_by_name(
     for image in images:
         image = Path(image)
         name = case_name(image)
-        candidates = [folder / image.name] + [folder / f"{name}{s}" for s in NIFTI_SUFFIXES]
+        order = NIFTI_SUFFIXES + tuple(s for s in VOLUME_SUFFIXES if s not in NIFTI_SUFFIXES) + (".dcm",)
+        candidates = [folder / image.name] + [folder / f"{name}{s}" for s in order]
         match = next((c for c in candidates if c.is_file()), None)
         if match is not None and match.resolve() == image.resolve():
             raise DataError(
@@ -154,6 +201,7 @@ def pair_by_name(
         shown = ", ".join(missing[:20]) + (f", ... ({len(missing) - 20} more)" if len(missing) > 20 else "")
         raise DataError(
             f"{what}: no file in {folder} for {len(missing)} of {len(result)} image(s): {shown} "
-            f"(files pair by name: images/case01.nii.gz <-> {folder.name}/case01.nii.gz)"
+            f"(files pair by case name: images/case01.nii.gz or images/case01/ (DICOM) <-> "
+            f"{folder.name}/case01.nii.gz)"
         )
     return result

@@ -1,4 +1,4 @@
-"""Limits on what a NIfTI header may declare, checked before any voxel is read (issue #10).
+"""Limits on what a file's header may declare, checked before any voxel is read (issues #10, #11).
 
 A header is a few hundred bytes that says how much data follows; nothing stops it from lying. A 70-byte
 ``.nii.gz`` can declare 2000^3 voxels (nibabel would then allocate 16 GB before finding out), and a pixdim
@@ -39,6 +39,7 @@ __all__ = [
     "ENV_MAX_SPACING",
     "ENV_MAX_VOXELS",
     "ENV_MIN_SPACING",
+    "check_declared",
     "check_header",
     "check_spacing",
     "check_voxel_count",
@@ -219,3 +220,52 @@ def check_header(p: Path, img: Any, shape: Sequence[int], what: str = "image") -
         units = None
     check_spacing(p, [float(z) for z in header.get_zooms()[:3]], units)
     _check_file_size(p, img, img.shape, what)
+
+
+def check_declared(
+    name: str | Path,
+    shape: Sequence[int],
+    spacing: Sequence[float],
+    *,
+    stored_voxels: int | None = None,
+    itemsize: int = 1,
+    data_files: Sequence[Path] = (),
+) -> None:
+    """The checks of :func:`check_header` for a format read with SimpleITK (NRRD, MetaImage, DICOM).
+
+    Parameters
+    ----------
+    name
+        The file or folder, named in the messages.
+    shape
+        The spatial shape (3D) of the volume that will be read.
+    spacing
+        Its voxel sizes in mm.
+    stored_voxels
+        Voxels the file declares in all (all frames of a 4D file); default ``prod(shape)``.
+    itemsize
+        Bytes per stored voxel.
+    data_files
+        The files that hold the data, when known. They must be able to hold the declared data even if
+        compressed as well as deflate allows (1032:1): a lying or truncated header is caught before the
+        library allocates the declared size.
+
+    Raises
+    ------
+    DataError
+        Too many voxels, a spacing out of range, or files too small for the declared data.
+    """
+    check_voxel_count(name, shape)
+    check_spacing(name, spacing)
+    if not data_files:
+        return
+    try:
+        size = sum(Path(f).stat().st_size for f in data_files)
+    except OSError:
+        return  # the reader reports a missing data file with its name
+    needed = (math.prod(int(s) for s in shape) if stored_voxels is None else int(stored_voxels)) * itemsize
+    if needed > _MAX_DEFLATE_RATIO * size + 1024:
+        raise DataError(
+            f"{name}: the data cannot be read (truncated file or wrong header): the header declares "
+            f"{needed:,} bytes of voxel data but {size:,} bytes of file cannot hold that, even compressed"
+        )

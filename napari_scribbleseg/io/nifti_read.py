@@ -1,5 +1,9 @@
 """Reading NIfTI volumes: images as ``float32``, labels as the integers on disk (DESIGN.md Sec. 2).
 
+(The public readers, which open every supported format, are :mod:`.read`'s; this module is their NIfTI
+part and holds the checks all formats share: frames, finite intensities, whole-number labels, the
+reference grid.)
+
 Everything goes through nibabel. The rules this module keeps:
 
 - **Geometry round-trips.** A volume keeps its affine and a copy of its header
@@ -11,7 +15,7 @@ Everything goes through nibabel. The rules this module keeps:
 - **Errors name the file and the problem** (:class:`~napari_scribbleseg.errors.DataError`), so the CLI and
   the napari widget can show them as they are.
 
-:func:`label_kind` decides, from a file's sidecar, header and name, whether it holds labels and in which
+:func:`nifti_label_kind` decides, from a file's sidecar, header and name, whether it holds labels and in which
 encoding; the napari reader opens files with it.
 """
 
@@ -28,9 +32,17 @@ from ..labels import UNANNOTATED, check_label_values
 from .atomic import describe_error
 from .limits import check_header
 from .sidecar import read_sidecar_content
-from .volume import NiftiVolume, affines_match, format_affine
+from .volume import NiftiVolume, VolumeSource, affines_match, format_affine
 
-__all__ = ["LABEL_WORDS", "label_kind", "read_image", "read_labels"]
+__all__ = [
+    "LABEL_WORDS",
+    "check_frame",
+    "check_labels",
+    "nifti_label_kind",
+    "read_nifti_frames",
+    "read_nifti_image",
+    "read_nifti_labels",
+]
 
 #: Words in a path that mark an integer file as labels (``scribbles/case01.nii.gz``, ``case01_seg.nii``).
 LABEL_WORDS = ("scribble", "mask", "label", "seg", "pred", "gt")
@@ -59,19 +71,17 @@ def _load(path: str | Path) -> tuple[Path, nib.Nifti1Image]:
     return p, img
 
 
-def _spatial_shape(p: Path, shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """Check the on-disk shape and return its 3D form (trailing singleton dimensions dropped)."""
+def _spatial_shape(p: Path, shape: tuple[int, ...]) -> tuple[tuple[int, int, int], int]:
+    """Check the on-disk shape; return its 3D form and the number of frames (1 for a 3D file).
+
+    Trailing singleton dimensions are dropped; a 4D file ``(X, Y, Z, T)`` has ``T`` frames.
+    """
     shape = tuple(int(s) for s in shape)
     squeezed = shape
     while len(squeezed) > 3 and squeezed[-1] == 1:
         squeezed = squeezed[:-1]
     if any(s == 0 for s in shape):
         raise DataError(f"{p}: the volume is empty (shape {shape})")
-    if len(squeezed) == 4:
-        raise DataError(
-            f"{p}: is 4D with {squeezed[3]} volumes (shape {shape}); a single 3D volume is needed. "
-            f"Extract one first, e.g. `fslroi in.nii.gz out.nii.gz 0 1` or nibabel's `img.slicer[..., 0]`"
-        )
     if len(squeezed) > 4:
         raise DataError(f"{p}: has {len(squeezed)} dimensions (shape {shape}); a 3D volume is needed")
     if len(squeezed) < 3:
@@ -79,7 +89,36 @@ def _spatial_shape(p: Path, shape: tuple[int, ...]) -> tuple[int, int, int]:
             f"{p}: is {len(squeezed)}D (shape {shape}); a 3D volume is needed "
             f"(a single slice must be stored as shape (X, Y, 1))"
         )
-    return squeezed[0], squeezed[1], squeezed[2]
+    return (squeezed[0], squeezed[1], squeezed[2]), (squeezed[3] if len(squeezed) == 4 else 1)
+
+
+def check_frame(p: Path, n_frames: int, frame: int | None) -> int | None:
+    """The frame to read of a source with ``n_frames`` frames (``None``: the source is 3D).
+
+    A 3D source ignores ``frame``. A 4D one needs it, between 0 and ``n_frames - 1``.
+
+    Raises
+    ------
+    DataError
+        A 4D source without a frame, or a frame out of range; the message says how to choose one.
+    """
+    if n_frames <= 1:
+        return None
+    if frame is None:
+        raise DataError(
+            f"{p}: is 4D with {n_frames} frames (e.g. a cine series); choose one frame, 0 to "
+            f"{n_frames - 1}: `--frame N` on the command line (in napari each frame opens as its own layer)"
+        )
+    if not 0 <= int(frame) < n_frames:
+        raise DataError(
+            f"{p}: frame {frame} does not exist; the file has {n_frames} frames (0 to {n_frames - 1})"
+        )
+    return int(frame)
+
+
+def _frame_slicer(ndim: int, frame: int) -> tuple[slice | int, ...]:
+    """Index of one frame in an on-disk array of ``ndim`` dimensions (trailing singletons kept at 0)."""
+    return (slice(None),) * 3 + (frame,) + (0,) * (ndim - 4)
 
 
 def _header_copy(img: nib.Nifti1Image, shape: tuple[int, int, int]) -> nib.Nifti1Header:
@@ -89,8 +128,8 @@ def _header_copy(img: nib.Nifti1Image, shape: tuple[int, int, int]) -> nib.Nifti
     return header
 
 
-def read_image(path: str | Path) -> NiftiVolume:
-    """Read a 3D image as ``float32`` (the file's ``scl_slope``/``scl_inter`` applied).
+def read_nifti_image(path: str | Path, *, frame: int | None = None) -> NiftiVolume:
+    """Read a 3D image (or one frame of a 4D one) as ``float32`` (``scl_slope``/``scl_inter`` applied).
 
     A 4D file whose trailing dimensions are 1 is read as 3D.
 
@@ -98,6 +137,8 @@ def read_image(path: str | Path) -> NiftiVolume:
     ----------
     path
         A ``.nii`` or ``.nii.gz`` file.
+    frame
+        The frame of a 4D file (``(X, Y, Z, T)``) to read; needed for 4D files, ignored for 3D ones.
 
     Returns
     -------
@@ -106,17 +147,22 @@ def read_image(path: str | Path) -> NiftiVolume:
     Raises
     ------
     DataError
-        If the file is missing, unreadable, corrupt or not NIfTI; is not 3D (2D, true 4D...); is empty;
+        If the file is missing, unreadable, corrupt or not NIfTI; is not 3D (2D, 4D without a valid
+        ``frame``...); is empty;
         declares more voxels, or a spacing further out, than :mod:`~napari_scribbleseg.io.limits` accepts,
         or more data than the file can hold (all checked before the data is read); or holds NaN or
         infinite intensities.
         The message names the file and the problem.
     """
     p, img = _load(path)
-    shape = _spatial_shape(p, img.shape)
+    shape, n_frames = _spatial_shape(p, img.shape)
+    t = check_frame(p, n_frames, frame)
     check_header(p, img, shape)
     try:
-        data = np.asarray(img.get_fdata(dtype=np.float32), dtype=np.float32)
+        if t is None:
+            data = np.asarray(img.get_fdata(dtype=np.float32), dtype=np.float32)
+        else:
+            data = np.asarray(img.dataobj[_frame_slicer(len(img.shape), t)], dtype=np.float32)
     except MemoryError:
         raise
     except Exception as exc:
@@ -124,6 +170,39 @@ def read_image(path: str | Path) -> NiftiVolume:
             f"{p}: the image data cannot be read (truncated or corrupt file): {describe_error(exc)}"
         ) from exc
     data = data.reshape(shape)
+    check_finite(p, data)
+    source = VolumeSource("nifti", frame=t, n_frames=n_frames)
+    return NiftiVolume(data, img.header.get_best_affine(), _header_copy(img, shape), p, source)
+
+
+def read_nifti_frames(path: str | Path) -> list[NiftiVolume]:
+    """Every frame of a NIfTI image as ``float32`` volumes (one for a 3D file), decompressing it once.
+
+    The voxel limit applies to all frames together.
+    """
+    p, img = _load(path)
+    shape, n_frames = _spatial_shape(p, img.shape)
+    if n_frames == 1:
+        return [read_nifti_image(p)]
+    check_header(p, img, (shape[0], shape[1], shape[2] * n_frames))
+    try:
+        data = np.asarray(img.get_fdata(dtype=np.float32), dtype=np.float32).reshape(*shape, n_frames)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise DataError(
+            f"{p}: the image data cannot be read (truncated or corrupt file): {describe_error(exc)}"
+        ) from exc
+    check_finite(p, data)
+    affine = img.header.get_best_affine()
+    return [
+        NiftiVolume(data[..., t], affine, _header_copy(img, shape), p, VolumeSource("nifti", t, n_frames))
+        for t in range(n_frames)
+    ]
+
+
+def check_finite(p: Path, data: np.ndarray) -> None:
+    """Refuse NaN or infinite intensities, naming the file and how many voxels."""
     n_bad = int(data.size - np.count_nonzero(np.isfinite(data)))
     if n_bad:
         n_nan = int(np.count_nonzero(np.isnan(data)))
@@ -131,7 +210,6 @@ def read_image(path: str | Path) -> NiftiVolume:
             f"{p}: {n_bad} of {data.size} voxels have non-finite intensities "
             f"({n_nan} NaN, {n_bad - n_nan} Inf); replace them (e.g. by 0) before use"
         )
-    return NiftiVolume(data, img.header.get_best_affine(), _header_copy(img, shape), p)
 
 
 def _smallest_int_dtype(lo: int, hi: int) -> np.dtype:
@@ -142,11 +220,17 @@ def _smallest_int_dtype(lo: int, hi: int) -> np.dtype:
     return np.dtype(np.int64)
 
 
-def _raw_label_values(p: Path, img: nib.Nifti1Image) -> np.ndarray:
-    """On-disk label values as an integer array, without nibabel's automatic float scaling."""
+def _raw_label_values(p: Path, img: nib.Nifti1Image, frame: int | None = None) -> np.ndarray:
+    """On-disk label values (of one frame) as an integer array, without nibabel's automatic float scaling."""
     proxy = img.dataobj
+    rescale = True
     try:
-        if hasattr(proxy, "get_unscaled"):
+        if frame is not None:  # nibabel scales a slice itself: check the scaled values below
+            raw = np.asarray(proxy[_frame_slicer(len(img.shape), frame)])
+            slope = float(getattr(proxy, "slope", 1.0))
+            inter = float(getattr(proxy, "inter", 0.0))
+            rescale = False
+        elif hasattr(proxy, "get_unscaled"):
             raw = np.asarray(proxy.get_unscaled())
             slope = float(getattr(proxy, "slope", 1.0))
             inter = float(getattr(proxy, "inter", 0.0))
@@ -166,14 +250,24 @@ def _raw_label_values(p: Path, img: nib.Nifti1Image) -> np.ndarray:
     if raw.dtype.kind not in "biuf":
         raise DataError(f"{p}: labels must be stored as numbers, found data type {raw.dtype}")
     values = raw.astype(np.float64)
-    if scaled:
+    if scaled and rescale:
         values = values * slope + inter
+    return whole_labels(
+        p, values, f" after applying scl_slope={slope:g}, scl_inter={inter:g}" if scaled else ""
+    )
+
+
+def whole_labels(p: Path, values: np.ndarray, how: str = "") -> np.ndarray:
+    """Labels stored as floats (or scaled) as the smallest integer type; refused unless whole numbers.
+
+    ``how`` completes the message (e.g. the scaling that was applied).
+    """
+    values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
         raise DataError(f"{p}: {int(values.size - np.count_nonzero(finite))} label voxels are NaN or Inf")
     rounded = np.round(values)
     if values.size and float(np.max(np.abs(values - rounded))) > 1e-3:
-        how = f" after applying scl_slope={slope:g}, scl_inter={inter:g}" if scaled else ""
         raise DataError(
             f"{p}: label values must be whole numbers{how}, found e.g. "
             f"{float(values.flat[int(np.argmax(np.abs(values - rounded)))]):g} "
@@ -184,63 +278,69 @@ def _raw_label_values(p: Path, img: nib.Nifti1Image) -> np.ndarray:
     return rounded.astype(_smallest_int_dtype(int(rounded.min()), int(rounded.max())))
 
 
-def read_labels(
-    path: str | Path,
-    *,
-    kind: Literal["scribbles", "mask"],
-    n_classes: int | None = None,
-    reference: NiftiVolume | None = None,
-) -> NiftiVolume:
-    """Read scribbles or a mask as integers, never rescaled.
+def read_nifti_labels(path: str | Path, *, frame: int | None = None) -> NiftiVolume:
+    """Read a label file (or one frame of a 4D one) as integers with its own geometry, never rescaled.
 
     The raw on-disk values are used. If the file has a non-trivial ``scl_slope``/``scl_inter``, it is
-    applied and the result must be whole numbers; float-stored labels must hold whole numbers too.
-
-    Parameters
-    ----------
-    path
-        A ``.nii`` or ``.nii.gz`` file.
-    kind
-        ``"scribbles"`` (0 = not annotated, 1 = background, k+1 = structure k) or ``"mask"``
-        (0 = background, k = structure k); see :mod:`napari_scribbleseg.labels`.
-    n_classes
-        Number of classes including background; if given, the values are checked against the class list
-        (and scribbles must annotate at least one voxel).
-    reference
-        The image the labels belong to; if given, the shape and the affine must match it (within 1e-3 mm
-        and 1e-4 in the axis directions).
-
-    Returns
-    -------
-    NiftiVolume
-        Integer data with the label file's own geometry.
+    applied and the result must be whole numbers; float-stored labels must hold whole numbers too. The
+    checks against an encoding, a class list and a reference image are
+    :func:`~napari_scribbleseg.io.read.read_labels`'s.
 
     Raises
     ------
     DataError
-        Same file problems as :func:`read_image`; shape or affine different from ``reference`` (the message
-        names both files and shows both shapes or affines); non-integer values.
+        Same file problems as :func:`read_nifti_image`; non-integer values.
+    """
+    p, img = _load(path)
+    shape, n_frames = _spatial_shape(p, img.shape)
+    t = check_frame(p, n_frames, frame)
+    check_header(p, img, shape, "label")
+    data = _raw_label_values(p, img, t).reshape(shape)
+    source = VolumeSource("nifti", frame=t, n_frames=n_frames)
+    return NiftiVolume(data, img.header.get_best_affine(), _header_copy(img, shape), p, source)
+
+
+def check_labels(
+    vol: NiftiVolume,
+    *,
+    kind: str,
+    n_classes: int | None = None,
+    reference: NiftiVolume | None = None,
+) -> NiftiVolume:
+    """Check labels read from a file against a reference grid and the encoding; return them.
+
+    Parameters
+    ----------
+    vol
+        Integer labels with their file's geometry (``vol.path`` is named in the messages).
+    kind
+        ``"scribbles"`` or ``"mask"``.
+    n_classes
+        If given, the values are checked against the class list (scribbles must annotate a voxel).
+    reference
+        If given, the shape and the affine must match it (within 1e-3 mm and 1e-4 in the axis directions).
+
+    Raises
+    ------
+    DataError
+        Shape or affine different from ``reference`` (the message names both files and shows both shapes
+        or affines); negative values.
     LabelError
         Values outside the class list or, for scribbles, no annotated voxel.
     """
-    if kind not in ("scribbles", "mask"):
-        raise ValueError(f"kind must be 'scribbles' or 'mask', got {kind!r}")
-    p, img = _load(path)
-    shape = _spatial_shape(p, img.shape)
-    check_header(p, img, shape, "label")
-    data = _raw_label_values(p, img).reshape(shape)
-    affine = img.header.get_best_affine()
+    p = vol.path if vol.path is not None else Path("labels")
+    data = vol.data
     if reference is not None:
         ref_name = str(reference.path) if reference.path is not None else "the reference image"
-        if shape != reference.shape:
+        if vol.shape != reference.shape:
             raise DataError(
-                f"{kind} {p} has shape {shape} but the image {ref_name} has shape {reference.shape}; "
+                f"{kind} {p} has shape {vol.shape} but the image {ref_name} has shape {reference.shape}; "
                 f"they must be on the same voxel grid"
             )
-        if not affines_match(affine, reference.affine):
+        if not affines_match(vol.affine, reference.affine):
             raise DataError(
                 f"{kind} {p} and the image {ref_name} have different affines (voxel-to-world geometry); "
-                f"the {kind} must be on the image's grid.\n  {p.name}:\n{format_affine(affine)}\n"
+                f"the {kind} must be on the image's grid.\n  {p.name}:\n{format_affine(vol.affine)}\n"
                 f"  {Path(ref_name).name}:\n{format_affine(reference.affine)}"
             )
     if data.size and int(data.min()) < 0:
@@ -249,10 +349,10 @@ def read_labels(
         check_label_values(data, n_classes, kind=kind, source=p.name)
     elif kind == "scribbles" and (data.size == 0 or int(data.max()) == UNANNOTATED):
         check_label_values(data, 2, kind="scribbles", source=p.name)  # raises "no annotated voxel"
-    return NiftiVolume(data, affine, _header_copy(img, shape), p)
+    return vol
 
 
-def label_kind(path: str | Path) -> Literal["scribbles", "mask"] | None:
+def nifti_label_kind(path: str | Path) -> Literal["scribbles", "mask"] | None:
     """``"scribbles"`` or ``"mask"`` if the NIfTI file ``path`` holds labels, else ``None``.
 
     A file is taken as labels when

@@ -24,6 +24,7 @@ from ..errors import DataError
 from ..labels import check_label_values
 from .atomic import atomic_write
 from .files import nifti_suffix
+from .itksnap import itksnap_path, write_itksnap_labels
 from .outputs import output_descrip
 from .sidecar import sidecar_path, write_sidecar
 from .volume import NiftiVolume, make_affine
@@ -143,18 +144,20 @@ def write_labels(
     reference
         The volume whose geometry the labels take (usually the input image).
     class_names
-        If given (background first), the values are checked against it and a JSON sidecar
-        ``<dir>/<case_name>.json`` is written next to the file
+        If given (background first), the values are checked against it and two files are written next to
+        the label file: a JSON sidecar ``<dir>/<case_name>.json``
         (:func:`~napari_scribbleseg.io.sidecar.write_sidecar`):
         ``{"encoding": kind, "classes": {"0": "background", ...}, "source": <reference file name>}``
-        (``"source"`` is null when the reference has no file).
+        (``"source"`` is null when the reference has no file; ``"frame"`` is added for a frame of a 4D
+        image), and ITK-SNAP label descriptions ``<dir>/<case_name>.labels.txt`` with the class names
+        and the colours napari shows (:mod:`~napari_scribbleseg.io.itksnap`).
     kind
         ``"mask"`` (``0`` = background, ``k`` = structure ``k``) or ``"scribbles"`` (``0`` = not
         annotated, ``1`` = background, ``k + 1`` = structure ``k``; scribbles without any annotated voxel
         are allowed). The sidecar records it, so that the file opens again in the same encoding.
     protected
         Paths that must not be overwritten (e.g. the input volumes). The reference's own file is always
-        protected, and so is the sidecar's path.
+        protected, and so are the sidecars' paths.
     made_by
         The command that made the labels (``"scribbleseg predict"``): marks the file and its sidecar as
         the tool's own output, which later runs may replace (:mod:`~napari_scribbleseg.io.outputs`).
@@ -183,13 +186,16 @@ def write_labels(
         names = tuple(str(n) for n in class_names)
         check_label_values(data, len(names), kind=kind, source=p.name, require_annotation=False)
         _refuse_protected(sidecar_path(p), protected, reference)
+        _refuse_protected(itksnap_path(p), protected, reference)
     img = _image_from_reference(data, reference)
     img.header.set_intent(_NIFTI_INTENT_LABEL)
     img.header["descrip"] = output_descrip(made_by) if made_by else f"napari-scribbleseg {kind}".encode()
     _save(p, img)
     if names is not None:
         source = reference.path.name if reference.path is not None else None
-        write_sidecar(p, names, kind=kind, source=source, made_by=made_by)
+        frame = reference.source.frame if reference.source is not None else None
+        write_sidecar(p, names, kind=kind, source=source, made_by=made_by, frame=frame)
+        write_itksnap_labels(p, names, kind=kind, made_by=made_by)
     return p
 
 

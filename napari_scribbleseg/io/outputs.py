@@ -10,8 +10,11 @@ The rule every command follows (checked before it reads or computes anything, so
   only with ``--overwrite``; without it the command fails and names the file.
 
 Own outputs are recognised by a mark written into them: the NIfTI header's ``descrip`` field starts with
-:data:`OUTPUT_MARK` (ITK-SNAP and Slicer show it as the file's description), and JSON files and sidecars
-carry a ``"made_by"`` entry. Files the user makes in napari (scribbles, corrected masks) do not get the mark.
+:data:`OUTPUT_MARK` (ITK-SNAP and Slicer show it as the file's description), JSON files and sidecars
+carry a ``"made_by"`` entry, ITK-SNAP label descriptions (``.txt``) start with the line
+``# <OUTPUT_MARK><command>``, a ``.seg.nrrd`` / ``.nrrd`` has the header field ``ScribbleSeg_MadeBy``, and a
+DICOM-SEG's Content Description starts with :data:`OUTPUT_MARK` (read with pydicom; without it, no ``.dcm``
+counts as an own output). Files the user makes in napari (scribbles, corrected masks) do not get the mark.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ OUTPUT_MARK = "napari-scribbleseg output: "
 #: Key of the mark in JSON outputs and sidecars.
 MADE_BY = "made_by"
 
+#: Header field of the mark in NRRD outputs (:mod:`.segnrrd`).
+NRRD_FIELD = "ScribbleSeg_MadeBy"
+
 
 def output_descrip(made_by: str) -> bytes:
     """The NIfTI ``descrip`` of an output of ``made_by`` (``"scribbleseg predict"``), 79 bytes at most."""
@@ -49,9 +55,22 @@ def is_own_output(path: str | Path) -> bool:
 
             descrip = bytes(nib.load(str(p)).header["descrip"]).split(b"\0")[0].decode("ascii", "replace")
             return descrip.startswith(OUTPUT_MARK)
-        if p.suffix.lower() == ".json":
+        suffix = p.suffix.lower()
+        if suffix == ".json":
             content = json.loads(p.read_text(encoding="utf-8"))
             return isinstance(content, dict) and isinstance(content.get(MADE_BY), str)
+        if suffix == ".txt":
+            with open(p, encoding="utf-8", errors="replace") as fh:
+                return fh.readline().startswith("# " + OUTPUT_MARK)
+        if suffix in (".nrrd", ".nhdr"):
+            import nrrd
+
+            return isinstance(nrrd.read_header(str(p)).get(NRRD_FIELD), str)
+        if suffix == ".dcm":
+            import pydicom
+
+            ds = pydicom.dcmread(str(p), stop_before_pixels=True, specific_tags=["ContentDescription"])
+            return str(ds.get("ContentDescription", "")).startswith(OUTPUT_MARK)
     except Exception:  # unreadable or not what its name says: not ours
         return False
     return False

@@ -107,6 +107,7 @@ def write_sidecar(
     kind: str = "mask",
     source: str | None = None,
     made_by: str | None = None,
+    frame: int | None = None,
 ) -> Path:
     """Write the sidecar of the NIfTI file ``path`` atomically; return the sidecar's path.
 
@@ -123,6 +124,8 @@ def write_sidecar(
     made_by
         The command that made the file, if it is a machine output (``"made_by"`` entry, see
         :mod:`~napari_scribbleseg.io.outputs`).
+    frame
+        The frame of a 4D image the labels belong to (``"frame"`` entry; none for a 3D image).
 
     Raises
     ------
@@ -131,11 +134,13 @@ def write_sidecar(
     """
     if kind not in ("mask", "scribbles"):
         raise ValueError(f"kind must be 'mask' or 'scribbles', got {kind!r}")
-    content = {
+    content: dict[str, Any] = {
         "encoding": kind,
         "classes": {str(i): str(n) for i, n in enumerate(class_names)},
         "source": source,
     }
+    if frame is not None:
+        content["frame"] = int(frame)
     if made_by:
         content["made_by"] = made_by
     return atomic_write_json(sidecar_path(path), content, error=DataError)

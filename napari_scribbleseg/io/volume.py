@@ -3,6 +3,13 @@
 A :class:`NiftiVolume` keeps its affine *and* a copy of its header, so that a mask written on its grid
 (:func:`~napari_scribbleseg.io.nifti_write.write_labels`) carries the same qform/sform (and their codes),
 spacing and units as the image it was computed from, and opens aligned with it in ITK-SNAP or 3D Slicer.
+
+**One geometry convention, whatever the file.** Volumes read from NRRD, MetaImage or DICOM are converted to
+the same form as NIfTI ones, once, in the readers: the array is indexed ``[i, j, k]`` (nibabel's order, the
+first index running fastest on disk) and the affine maps ``(i, j, k)`` to RAS+ millimetres. Those formats
+(and SimpleITK) store LPS coordinates, so ``affine = diag(-1, -1, 1, 1) @ lps_affine`` (:func:`lps_to_ras`).
+Where the volume came from, and what is needed to write results back in its own family (a DICOM series'
+files), travels in :attr:`NiftiVolume.source` (:class:`VolumeSource`).
 """
 
 from __future__ import annotations
@@ -20,14 +27,49 @@ __all__ = [
     "AFFINE_ATOL_MM",
     "AFFINE_ATOL_ROTATION",
     "NiftiVolume",
+    "VolumeSource",
     "affines_match",
     "format_affine",
+    "lps_to_ras",
     "make_affine",
 ]
 
 #: Tolerances used to decide that two affines describe the same voxel grid.
 AFFINE_ATOL_MM = 1e-3
 AFFINE_ATOL_ROTATION = 1e-4
+
+#: RAS <-> LPS: the first two world axes change sign (its own inverse).
+_LPS_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def lps_to_ras(affine: np.ndarray) -> np.ndarray:
+    """An LPS voxel-to-world affine (DICOM, NRRD, MetaImage, ITK) as RAS+ (NIfTI); also RAS -> LPS."""
+    return _LPS_RAS @ np.asarray(affine, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class VolumeSource:
+    """Where a volume was read from, and what writing results back in its own family needs.
+
+    Attributes
+    ----------
+    format
+        ``"nifti"``, ``"nrrd"``, ``"metaimage"`` or ``"dicom"`` (see :mod:`.formats`).
+    frame
+        The frame read from a 4D file or a cine DICOM series (``None`` for a 3D source).
+    n_frames
+        Number of frames of the source (1 for 3D).
+    files
+        DICOM: the files of the frame read, one per slice, in the order of the array's third axis.
+    series_uid
+        DICOM: the SeriesInstanceUID read.
+    """
+
+    format: str
+    frame: int | None = None
+    n_frames: int = 1
+    files: tuple[Path, ...] = ()
+    series_uid: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,14 +87,18 @@ class NiftiVolume:
         A copy of the source header; it keeps the qform/sform and their codes, zooms and units, which the
         writers reuse.
     path
-        The file the geometry came from (``None`` for volumes made in memory). :meth:`like` keeps it, so
-        that the writers can name the source and refuse to overwrite it.
+        The file (or DICOM folder) the geometry came from (``None`` for volumes made in memory).
+        :meth:`like` keeps it, so that the writers can name the source and refuse to overwrite it.
+    source
+        The source's format, frame and (DICOM) files (:class:`VolumeSource`); ``None`` for volumes made
+        in memory. :meth:`like` keeps it.
     """
 
     data: np.ndarray
     affine: np.ndarray
     header: nib.Nifti1Header
     path: Path | None = None
+    source: VolumeSource | None = None
 
     def __post_init__(self) -> None:
         data = np.asarray(self.data)
@@ -89,6 +135,7 @@ class NiftiVolume:
         *,
         spacing: Sequence[float] | None = None,
         path: str | Path | None = None,
+        source: VolumeSource | None = None,
     ) -> NiftiVolume:
         """A volume made in memory (e.g. from a napari layer), with a fresh header.
 
@@ -105,6 +152,8 @@ class NiftiVolume:
             only the axis directions and the origin).
         path
             Optional source file (see :attr:`path`).
+        source
+            Optional source description (see :attr:`source`).
         """
         data = np.asarray(data)
         aff = make_affine(affine, spacing)
@@ -117,10 +166,10 @@ class NiftiVolume:
         header.set_qform(aff, code=1)
         header.set_sform(aff, code=1)
         header.set_xyzt_units("mm", "sec")
-        return cls(data, aff, header, None if path is None else Path(path))
+        return cls(data, aff, header, None if path is None else Path(path), source)
 
     def like(self, data: np.ndarray) -> NiftiVolume:
-        """A volume with the same geometry (affine, header, path) and new data.
+        """A volume with the same geometry (affine, header, path, source) and new data.
 
         Raises
         ------
@@ -132,7 +181,7 @@ class NiftiVolume:
             raise DataError(
                 f"{self._name()}: new data of shape {data.shape} does not fit the volume's grid {self.shape}"
             )
-        return NiftiVolume(data, self.affine.copy(), self.header.copy(), self.path)
+        return NiftiVolume(data, self.affine.copy(), self.header.copy(), self.path, self.source)
 
     def __repr__(self) -> str:
         sp = ", ".join(f"{s:g}" for s in self.spacing)

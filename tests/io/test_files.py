@@ -33,10 +33,10 @@ def test_list_nifti_errors(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "readme.txt").write_text("x")
-    with pytest.raises(DataError, match=r"folder .*empty contains no NIfTI file"):
+    with pytest.raises(DataError, match=r"folder .*empty contains no volume \(NIfTI .nii/.nii.gz, NRRD"):
         io.list_nifti([empty])
     txt = empty / "readme.txt"
-    with pytest.raises(DataError, match=r"masks: .*readme.txt is not a NIfTI file"):
+    with pytest.raises(DataError, match=r"masks: .*readme.txt is not a volume file"):
         io.list_nifti([txt], what="masks")
     with pytest.raises(DataError, match="no file or folder given"):
         io.list_nifti([])

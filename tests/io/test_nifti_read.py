@@ -53,10 +53,22 @@ def test_read_image_truncated_file(tmp_path, save_raw):
         io.read_image(p)
 
 
-def test_read_image_4d(tmp_path, save_raw):
-    p = save_raw(tmp_path / "cine.nii.gz", np.zeros((4, 5, 6, 3), np.float32))
-    with pytest.raises(DataError, match=r"cine.nii.gz: is 4D with 3 volumes .*Extract one"):
+def test_read_image_4d_needs_a_frame(tmp_path, save_raw):
+    data = np.arange(4 * 5 * 6 * 3, dtype=np.float32).reshape(4, 5, 6, 3)
+    p = save_raw(tmp_path / "cine.nii.gz", data)
+    with pytest.raises(DataError, match=r"cine.nii.gz: is 4D with 3 frames .*0 to 2: `--frame N`"):
         io.read_image(p)
+    with pytest.raises(DataError, match=r"cine.nii.gz: frame 3 does not exist; the file has 3 frames"):
+        io.read_image(p, frame=3)
+    vol = io.read_image(p, frame=2)
+    assert vol.shape == (4, 5, 6) and np.array_equal(vol.data, data[..., 2])
+    assert vol.source.frame == 2 and vol.source.n_frames == 3
+    assert io.count_frames(p) == 3
+    frames = io.read_image_frames(p)
+    assert len(frames) == 3 and all(np.array_equal(f.data, data[..., t]) for t, f in enumerate(frames))
+    labels = save_raw(tmp_path / "cine_seg.nii.gz", (data % 3).astype(np.uint8))
+    lab = io.read_labels(labels, kind="mask", frame=1)
+    assert lab.data.dtype == np.uint8 and np.array_equal(lab.data, (data % 3).astype(np.uint8)[..., 1])
 
 
 def test_read_image_2d(tmp_path, save_raw):

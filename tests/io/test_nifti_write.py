@@ -74,7 +74,7 @@ def test_write_is_atomic_no_temp_left(tmp_path, make_image):
     io.write_image(out_dir / "u.nii.gz", np.zeros(ref.shape), ref)
     # overwrite an existing output in place
     io.write_labels(out_dir / "a.nii.gz", np.ones(ref.shape, np.uint8), ref, class_names=("bg", "x"))
-    assert sorted(p.name for p in out_dir.iterdir()) == ["a.json", "a.nii.gz", "u.nii.gz"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["a.json", "a.labels.txt", "a.nii.gz", "u.nii.gz"]
     assert io.read_labels(out_dir / "a.nii.gz", kind="mask").data.min() == 1
 
 

@@ -57,7 +57,8 @@ class PredictPanel(QGroupBox):
         files = QHBoxLayout()
         self.export_btn = QPushButton("Export…")
         self.export_btn.setToolTip(
-            "Write the prediction as NIfTI with the image's geometry (+ class names JSON)"
+            "Write the prediction with the image's geometry, class names and colours: NIfTI (+ JSON and "
+            "ITK-SNAP labels), 3D Slicer .seg.nrrd, or DICOM-SEG for an image read from DICOM"
         )
         self.save_btn = QPushButton("Save model…")
         self.load_btn = QPushButton("Load model…")
@@ -144,7 +145,11 @@ class PredictPanel(QGroupBox):
 
     # -- export --------------------------------------------------------------------------------------
     def export_prediction(self, path: str | Path) -> Path:
-        """Write the chosen image's prediction to ``path`` (NIfTI, image geometry, class sidecar)."""
+        """Write the chosen image's prediction to ``path`` (image geometry, class names and colours).
+
+        The ending chooses the format: ``.nii``/``.nii.gz`` (+ class sidecar and ITK-SNAP labels),
+        ``.seg.nrrd`` (3D Slicer) or ``.dcm`` (DICOM-SEG, for an image read from a DICOM series).
+        """
         from ..writer import export_layer
 
         layer = self.data.prediction_layer()
@@ -159,10 +164,25 @@ class PredictPanel(QGroupBox):
         if self.data.prediction_layer() is None:
             notify_error("nothing to export: train or Predict first")
             return
-        src = L.geometry_of(self.data.image_layer()).path
-        name = f"{self.data.image_combo.currentText()}_prediction.nii.gz"
-        start = str((src.parent if src else Path.home()) / name)
-        path, _ = QFileDialog.getSaveFileName(self, "Export prediction", start, "NIfTI (*.nii.gz *.nii)")
+        from ...io import default_output_format, format_of_output, output_suffix
+
+        geom = L.geometry_of(self.data.image_layer())
+        family = getattr(geom.source, "format", None)
+        filters = {
+            "nifti": "NIfTI + ITK-SNAP labels (*.nii.gz *.nii)",
+            "seg.nrrd": "3D Slicer segmentation (*.seg.nrrd)",
+            "dicom-seg": "DICOM-SEG (*.dcm)",
+        }
+        first = default_output_format(family)  # the image's family first
+        order = [first] + [f for f in filters if f != first and (f != "dicom-seg" or family == "dicom")]
+        name = f"{self.data.image_combo.currentText()}_prediction{output_suffix(first)}"
+        start = str((geom.path.parent if geom.path else Path.home()) / name)
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export prediction", start, ";;".join(filters[f] for f in order)
+        )
+        if path and format_of_output(path) is None:  # no ending typed: the chosen filter's
+            fmt = next((f for f in order if filters[f] == chosen), first)
+            path += output_suffix(fmt)
         if path:
             try:
                 self.export_prediction(path)
