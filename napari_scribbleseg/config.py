@@ -108,7 +108,9 @@ class PreprocessConfig:
 class TrainConfig:
     """What the one trainer needs, whatever the method."""
 
-    method: str = _f("aag", "training method (see `scribbleseg train --help`)")
+    method: str = _f(
+        "auto", "training method; auto chooses from the data and says what it chose (see train --help)"
+    )
     epochs: int | None = _f(
         None, "stop after this many epochs (an epoch = as many patches as slices)", min=1, max=10**6
     )

@@ -8,7 +8,7 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${HEADLESS:-0}" != 1 ]; then
   exec python3 -m napari_scribbleseg._napari.launch
 fi
 OUT=${OUT:-runs/demo}
-METHOD=${METHOD:-aag}
+METHOD=${METHOD:-auto}
 BUDGET=${BUDGET:-300}
 echo "no display: running the headless pipeline in $OUT (method $METHOD, ${BUDGET}s of training)"
 scribbleseg sample-data cardiac --out "$OUT/data"

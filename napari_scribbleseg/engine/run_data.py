@@ -16,6 +16,7 @@ from ..config import PreprocessConfig, TrainConfig
 from ..data.dataset import Case, MaskSampler, PatchSampler, PreparedCase, prepare_case
 from ..errors import ConfigError, DataError
 from ..labels import IGNORE
+from .methods.base import StepData
 from .validation import split_validation
 
 
@@ -237,3 +238,22 @@ def annotation_notes(
             f"{'it' if len(missing) == 1 else 'them'}; scribble each structure on at least one slice"
         )
     return tuple(notes)
+
+
+def step_data(
+    rng: np.random.Generator,
+    step: int,
+    prepared: Sequence[PreparedCase],
+    train_ids: Sequence[int],
+    samplers: tuple[Any, Any],
+    device: Any,
+) -> StepData:
+    """What a method's ``train_step`` may draw on besides its batch (unpaired masks, unlabeled images)."""
+    mask_sampler, unlabeled_sampler = samplers
+    masks = mask_sampler.masks if mask_sampler is not None else ()
+    data = StepData(rng, step, cases=[prepared[i] for i in train_ids], reference_masks=masks)
+    if mask_sampler is not None:
+        data.unpaired_masks = lambda n: mask_sampler.sample(n, rng, device)
+    if unlabeled_sampler is not None:
+        data.unlabeled = lambda n: unlabeled_sampler.sample(n, rng, device).image
+    return data

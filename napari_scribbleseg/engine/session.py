@@ -256,7 +256,7 @@ class TrainingSession:
             config,
             dict(meta.get("method_config") or {}),
             from_dict(PreprocessConfig, meta["preprocess"]),
-            unpaired if unpaired_method == config.method else None,
+            unpaired if unpaired_method in (config.method, "auto") else None,
             [],
             resume=self.loaded_dir,
         )

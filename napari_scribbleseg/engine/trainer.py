@@ -31,7 +31,8 @@ from ..inference import Predictor
 from ..inference.postprocess import KeepLargest
 from .distributed import any_rank_stops, init_distributed, wrap_ddp
 from .events import CheckpointSaved, Event, Failed, Finished, Preview, Progress, Started, Validation
-from .methods import METHODS, MethodContext, StepData, TrainingMethod, method_config
+from .method_choice import resolve_method
+from .methods import METHODS, MethodContext, TrainingMethod, method_config
 from .model_folder import RunPlan, restore_run, run_metadata, save_run
 from .preview import default_preview_slice, make_preview
 from .run_data import (
@@ -40,6 +41,7 @@ from .run_data import (
     check_training_cases,
     needs_unpaired_masks,
     prepare_run,
+    step_data,
 )
 from .schedule import RunLength, lr_factor
 from .validation import decide_keep_largest, validate
@@ -86,7 +88,9 @@ class Trainer:
         resume: str | Path | None = None,
         start_time: float | None = None,
     ) -> None:
-        self.config = config or TrainConfig()
+        self.config, self.choice = resolve_method(
+            config or TrainConfig(), len(cases), bool(unpaired_masks), method_options, resume
+        )
         self.method_cls: type[TrainingMethod] = METHODS.get(self.config.method)
         self.method_options = method_config(self.config.method, method_options)
         self.pre = preprocess or PreprocessConfig()
@@ -177,7 +181,7 @@ class Trainer:
         self.prepared, self.train_ids, self.val_ids = run.prepared, run.train_ids, run.val_ids
         self.sampler, self.mask_sampler = run.sampler, run.mask_sampler
         self.unlabeled_sampler = run.unlabeled_sampler
-        self.setup_info = run.info
+        self.setup_info = ((self.choice.note,) if self.choice else ()) + tuple(run.info)
         if self.method is None:
             self._build_method()
         self._prepared = True
@@ -243,7 +247,14 @@ class Trainer:
         last_progress = last_preview = last_val = time.monotonic()
         step_time = None
         seen = stale = 0
-        data = self._step_data()
+        data = step_data(
+            self.rng,
+            self.step,
+            self.prepared,
+            self.train_ids,
+            (self.mask_sampler, self.unlabeled_sampler),
+            self.device,
+        )
         method.train_mode(True)
         while True:
             now = time.monotonic()
@@ -312,18 +323,6 @@ class Trainer:
             self.segmentor.load_state_dict(self._best_state)
         method.train_mode(False)
         yield Finished(self.step, time.monotonic() - t0, reason, self.best_loss, self.best_step)
-
-    def _step_data(self) -> StepData:
-        """What a method's ``train_step`` may draw on besides its batch (unpaired masks, unlabeled images)."""
-        masks = self.mask_sampler.masks if self.mask_sampler is not None else ()
-        data = StepData(
-            self.rng, self.step, cases=[self.prepared[i] for i in self.train_ids], reference_masks=masks
-        )
-        if self.mask_sampler is not None:
-            data.unpaired_masks = lambda n: self.mask_sampler.sample(n, self.rng, self.device)
-        if self.unlabeled_sampler is not None:
-            data.unlabeled = lambda n: self.unlabeled_sampler.sample(n, self.rng, self.device).image
-        return data
 
     def data_notes(self) -> tuple[str, ...]:
         """Warnings about the training annotations: classes nobody annotated (see :class:`Started`)."""

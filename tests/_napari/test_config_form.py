@@ -97,3 +97,25 @@ def test_the_real_choice_fields_are_drop_downs_that_reach_the_config(qtbot):
     assert isinstance(train.input("lr_schedule"), mw.ComboBox)
     assert isinstance(train.input("precision"), mw.ComboBox)
     assert train.input("depth").min == 2 and train.input("depth").max == 8
+
+
+def test_auto_is_the_first_and_default_method_and_takes_unpaired_masks_but_no_options(qtbot):
+    from types import SimpleNamespace
+
+    from napari_scribbleseg._napari.panels.settings import TrainingSettings
+    from napari_scribbleseg.engine.methods import METHODS
+
+    settings = TrainingSettings(SimpleNamespace(layers=[]))
+    qtbot.addWidget(settings)
+    settings.set_engine(METHODS, [])
+    combo = settings.method_combo
+    assert combo.itemText(0) == "auto" and combo.currentText() == "auto"
+    assert settings.method_form is None and settings.method_options() == {}
+    assert "crf" in settings.method_desc.text() and "aag" in settings.method_desc.text()
+    assert not settings.unpaired.combo.isHidden()  # masks given here make auto choose aag
+    assert settings.train_config().method == "auto"
+    combo.setCurrentText("crf")
+    assert settings.method_form is not None and "crf_weight" in settings.method_options()
+    assert settings.unpaired.combo.isHidden() and settings.unpaired_source() is None
+    combo.setCurrentText("auto")
+    assert settings.method_form is None

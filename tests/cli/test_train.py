@@ -54,6 +54,16 @@ def test_unknown_method_fails_at_once_listing_valid_ones(dataset, tmp_path, caps
     )
     err = capsys.readouterr().err
     assert rc == 1 and "unknown method 'cfr'" in err and "Did you mean 'crf'" in err and "aag" in err
+    assert "or auto" in err
+
+
+def test_without_a_method_auto_chooses_and_says_so(dataset, tmp_path, capsys, tiny_args):
+    d = dataset
+    args = ["train", str(d / "train/images"), "--scribbles", str(d / "train/scribbles")]
+    assert main([*args, "--out", str(tmp_path / "m"), *tiny_args]) == 0
+    out = capsys.readouterr().out
+    assert "method auto -> crf: scribbles alone (3 volumes" in out
+    assert json.loads((tmp_path / "m/meta.json").read_text())["method"] == "crf"
 
 
 def test_bad_scribbles_are_named(dataset, tmp_path, capsys, tiny_args):

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...config import PreprocessConfig, TrainConfig, from_dict
+from ...engine.method_choice import AUTO, AUTO_DESCRIPTION
 from ...engine.session import STOP_UNITS, UnpairedSource, stop_criteria
 from ..config_form import ConfigForm
 from ..workers import default_training_threads
@@ -109,13 +110,15 @@ class TrainingSettings(QWidget):
         self.methods = methods
         self.method_combo.blockSignals(True)
         self.method_combo.clear()
+        self.method_combo.addItem(AUTO)
+        self.method_combo.setItemData(0, AUTO_DESCRIPTION, Qt.ToolTipRole)
         for name in methods.names():
             self.method_combo.addItem(name)
             self.method_combo.setItemData(
                 self.method_combo.count() - 1, methods.get(name).description, Qt.ToolTipRole
             )
         default = TrainConfig().method
-        self.method_combo.setCurrentText(default if default in methods else methods.names()[0])
+        self.method_combo.setCurrentText(default if default in methods or default == AUTO else AUTO)
         self.method_combo.blockSignals(False)
         self.method_combo.setEnabled(True)
         current = self.device_combo.currentText()
@@ -134,16 +137,20 @@ class TrainingSettings(QWidget):
 
     def _on_method_changed(self, name: str) -> None:
         cls = self.method_class()
-        if cls is None:
+        auto = name == AUTO and self.methods is not None
+        if cls is None and not auto:
             return
-        self.method_desc.setText(cls.description)
-        self.method_combo.setToolTip(cls.description)
+        description = AUTO_DESCRIPTION if auto else cls.description
+        self.method_desc.setText(description)
+        self.method_combo.setToolTip(description)
         if self.method_form is not None:
             self.method_form.setParent(None)
             self.method_form.deleteLater()
-        self.method_form = ConfigForm(cls.Config)
-        self.options_holder.addWidget(self.method_form)
-        self.unpaired.set_visible(bool(getattr(cls, "uses_unpaired_masks", False)))
+            self.method_form = None
+        if not auto:  # auto takes no options: they belong to the method it chooses
+            self.method_form = ConfigForm(cls.Config)
+            self.options_holder.addWidget(self.method_form)
+        self.unpaired.set_visible(auto or bool(getattr(cls, "uses_unpaired_masks", False)))
         self.unlabeled_check.setVisible(bool(getattr(cls, "uses_unlabeled", False)))
         self.options_changed.emit()
 
@@ -176,8 +183,13 @@ class TrainingSettings(QWidget):
         return self.method_form.values() if self.method_form is not None else {}
 
     def unpaired_source(self) -> UnpairedSource | None:
-        """Where the chosen method's unpaired masks come from (``None`` if it uses none)."""
+        """Where the chosen method's unpaired masks come from (``None`` if it uses none).
+
+        With ``auto`` the masks chosen here decide the method (aag with them, crf without).
+        """
         cls = self.method_class()
+        if self.method_combo.currentText() == AUTO:
+            return self.unpaired.source()
         if cls is None or not getattr(cls, "uses_unpaired_masks", False):
             return None
         return self.unpaired.source()
