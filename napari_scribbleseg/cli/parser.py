@@ -166,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", default=None, help="output folder (files keep the input names)")
     pr.add_argument("--device", default=None)
     pr.add_argument("--uncertainty", action="store_true", help="also write <name>_entropy.nii.gz")
+    pr.add_argument(
+        "--scribbles",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="scribbles of the images (paired by name, optional per image): a scribbled volume's mask "
+        "combines the network with its scribbles propagated over it, and keeps every scribbled voxel",
+    )
     pr.add_argument("--config", default=None, metavar="FILE")
     _add_input_choice(pr)
     _add_format(pr)

@@ -32,13 +32,18 @@ def cmd_predict(opts: dict[str, Any]) -> int:
     model_files = (
         [q for q in Path(opts["model"]).rglob("*") if q.is_file()] if Path(opts["model"]).is_dir() else []
     )
-    inputs = io.input_files(images)
+    scribble_dirs = opts.get("scribbles") or []
+    scribble_dirs = scribble_dirs if isinstance(scribble_dirs, list) else [scribble_dirs]
+    pairs = [io.pair_by_name(images, d, what="scribbles", required=False) for d in scribble_dirs]
+    scribbled = {f: [row[i] for row in pairs if row[i] is not None] for i, f in enumerate(images)}
+    inputs = io.input_files(images) + io.input_files([q for qs in scribbled.values() for q in qs])
     io.check_outputs(outputs, inputs=[*inputs, *model_files], overwrite=bool(opts.get("overwrite")))
     predictor = Predictor.load(opts["model"], device=opts.get("device") or "auto")
     for img_path in images:
         t = time.monotonic()
         vol = io.read_image(img_path, frame=opts.get("frame"), series=opts.get("series"))
-        mask, probs = predictor.segment(vol.data, vol.spacing, source=img_path)
+        scr = _scribbles(io, scribbled[img_path], vol, len(predictor.class_names))
+        mask, probs = predictor.segment(vol.data, vol.spacing, source=img_path, scribbles=scr)
         io.write_mask(
             dest[img_path],
             mask,
@@ -52,10 +57,21 @@ def cmd_predict(opts: dict[str, Any]) -> int:
             io.write_image(
                 entropy_file[img_path], entropy(probs), vol, protected=inputs, made_by="scribbleseg predict"
             )
-        print(f"{img_path.name} -> {dest[img_path]} ({time.monotonic() - t:.1f}s)", flush=True)
+        how = " with its scribbles" if scr is not None else ""
+        print(f"{img_path.name} -> {dest[img_path]}{how} ({time.monotonic() - t:.1f}s)", flush=True)
     from ..devices import format_peak_memory
 
     memory = format_peak_memory()
     if memory:
         print(f"predicted {len(images)} volume(s); {memory}", flush=True)
     return 0
+
+
+def _scribbles(io: Any, files: list[Path], vol: Any, n_classes: int) -> Any:
+    """The merged scribbles of one image (several files: several annotators), or ``None``."""
+    if not files:
+        return None
+    from ..scribbles.propagate import merge_annotators
+
+    arrays = [io.read_labels(f, kind="scribbles", n_classes=n_classes, reference=vol).data for f in files]
+    return merge_annotators(arrays)

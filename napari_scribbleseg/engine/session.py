@@ -101,11 +101,16 @@ class TrainRequest:
 
 @dataclass
 class PredictItem:
-    """One volume to predict: its name, a file-order float32 copy and the spacing."""
+    """One volume to predict: its name, a file-order float32 copy, the spacing and its scribbles.
+
+    ``scribbles`` (file order, scribble encoding, optional): combined with the network's answer
+    (:func:`~napari_scribbleseg.inference.fusion.fuse_with_scribbles`).
+    """
 
     name: str
     image: np.ndarray
     spacing: tuple[float, float, float]
+    scribbles: np.ndarray | None = None
 
 
 @dataclass
@@ -366,7 +371,7 @@ class TrainingSession:
         for item in items:
             cb = (lambda done, total, _n=item.name: progress(_n, done, total)) if progress else None
             mask, probs, att = predictor.segment_with_attention(
-                item.image, item.spacing, progress=cb, source=item.name
+                item.image, item.spacing, progress=cb, source=item.name, scribbles=item.scribbles
             )
             unc = entropy(probs) if uncertainty else None
             results.append(PredictResult(item.name, mask, unc, att, tuple(predictor.class_names)))

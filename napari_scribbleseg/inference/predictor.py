@@ -11,6 +11,7 @@ import numpy as np
 from ..config import PreprocessConfig, from_dict
 from ..data.slices import SliceGeometry, from_slices, normalize_intensity, to_slices
 from ..errors import CheckpointError, DataError
+from .fusion import fuse_with_scribbles
 from .postprocess import KeepLargest, probabilities_to_mask
 from .slicewise import predict_stack
 
@@ -171,13 +172,32 @@ class Predictor:
         *,
         progress: Callable[[int, int], None] | None = None,
         source: str | Path | None = None,
+        scribbles: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(mask, probabilities)``: the post-processed mask (uint8) and the class probabilities.
 
-        ``source`` (the image's file or layer name) names the volume in errors.
+        ``source`` (the image's file or layer name) names the volume in errors. ``scribbles`` (scribble
+        encoding, on the image's grid): the user's scribbles of this volume, combined with the network's
+        answer (:func:`.fusion.fuse_with_scribbles`).
         """
         probs = self.predict_proba(image, spacing, progress=progress, source=source)
+        probs = self._with_scribbles(probs, image, spacing, scribbles, source)
         return self.to_mask(probs), probs
+
+    def _with_scribbles(
+        self,
+        probs: np.ndarray,
+        image: np.ndarray,
+        spacing: tuple[float, float, float],
+        scribbles: np.ndarray | None,
+        source: str | Path | None,
+    ) -> np.ndarray:
+        if scribbles is None:
+            return probs
+        try:
+            return fuse_with_scribbles(probs, image, scribbles, spacing, slice_axis=self.pre.slice_axis)[0]
+        except DataError as exc:
+            raise DataError(f"{source if source is not None else 'the volume'}: {exc}") from None
 
     def segment_with_attention(
         self,
@@ -186,6 +206,7 @@ class Predictor:
         *,
         progress: Callable[[int, int], None] | None = None,
         source: str | Path | None = None,
+        scribbles: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """``(mask, probabilities, attention maps)``: :meth:`segment` plus the attention maps per scale.
 
@@ -193,7 +214,8 @@ class Predictor:
         same as :meth:`segment`'s: one forward pass and one post-processing step for CLI and viewer.
         """
         if not self.has_attention:
-            mask, probs = self.segment(image, spacing, progress=progress, source=source)
+            mask, probs = self.segment(image, spacing, progress=progress, source=source, scribbles=scribbles)
             return mask, probs, {}
         probs, att = self.predict_proba(image, spacing, attention=True, progress=progress, source=source)
+        probs = self._with_scribbles(probs, image, spacing, scribbles, source)
         return self.to_mask(probs), probs, att

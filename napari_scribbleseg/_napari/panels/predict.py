@@ -8,6 +8,7 @@ from typing import Any
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
 
 from ...engine.session import PredictItem
+from ...scribbles.propagate import merge_annotators
 from .. import layers as L
 from ..workers import ProgressRelay
 from .base import PanelContext, notify_error
@@ -41,7 +42,14 @@ class PredictPanel(QGroupBox):
         form = QFormLayout(self)
         self.all_images_check = QCheckBox("also every other open image")
         self.uncertainty_check = QCheckBox("uncertainty (entropy) layer")
+        self.scribbles_check = QCheckBox("combine with the image's scribbles")
+        self.scribbles_check.setChecked(True)
+        self.scribbles_check.setToolTip(
+            "On an image you scribbled, average the network with the scribbles propagated over it (as "
+            "'Propagate scribbles') and keep every scribbled voxel as painted"
+        )
         form.addRow(self.all_images_check)
+        form.addRow(self.scribbles_check)
         form.addRow(self.uncertainty_check)
         self.predict_btn = QPushButton("Predict")
         self.predict_btn.setToolTip("Segment the whole volume into '<image> prediction'")
@@ -90,10 +98,19 @@ class PredictPanel(QGroupBox):
         targets = [image]
         if self.all_images_check.isChecked():
             targets += [im for im in L.image_layers(self.ctx.viewer.layers) if im is not image]
+        scribbled = {im.name: scribbles for im, scribbles, _ in self.data.training_sets() if scribbles}
         items = []
-        for im in targets:
-            arr, geom = L.image_array(im)
-            items.append(PredictItem(im.name, arr, geom.spacing))
+        try:
+            for im in targets:
+                scr = None
+                if self.scribbles_check.isChecked() and im.name in scribbled:
+                    case = L.case_from_layers(im, scribbled[im.name])
+                    scr = merge_annotators(case.scribbles)
+                arr, geom = L.image_array(im)
+                items.append(PredictItem(im.name, arr, geom.spacing, scr))
+        except ValueError as exc:
+            notify_error(str(exc))
+            return
         self.status.busy("predicting…", determinate=True)
         self.ctx.runner.start(
             "predict",
