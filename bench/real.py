@@ -119,21 +119,37 @@ def train_predict_score(
     budget: float,
     extra: list[str],
     masks: Path | None = None,
+    predict_extra: list[str] = (),
+    reuse: tuple[Path, dict] | None = None,
 ) -> dict:
-    """Train with the CLI, predict ``test_images``, evaluate against ``truth``: one result row."""
+    """Train with the CLI, predict ``test_images``, evaluate against ``truth``: one result row.
+
+    ``reuse`` = (model folder, its run's row): predict with a model trained by an earlier run (its
+    training figures are copied) instead of training again.
+    """
     model, pred, log = work / "model", work / "pred", work / "log.txt"
     train_args = [
         "train", str(train_images), "--scribbles", str(scribbles), "--classes", CLASSES,
         "--method", method, "--time-budget", str(budget), "--out", str(model), "--quiet",
         *(["--masks", str(masks)] if masks else []), *extra,
     ]  # fmt: skip
+    if reuse is not None:
+        model, before = reuse
+        work.mkdir(parents=True, exist_ok=True)
+        wall, train_args = before["train_wall_s"], shlex.split(before["command"])[1:]
+        steps = None if before["steps"] is None else (before["steps"], before["slices_per_s"])
+        peak = before.get("train_peak_rss_mib")
+    else:
+        t = time.monotonic()
+        out = cli(train_args, log)
+        wall = time.monotonic() - t
+        found = re.search(r"after (\d+) steps, ([\d.]+) slices/s", out)
+        steps = (int(found.group(1)), float(found.group(2))) if found else None
+        found = re.search(r"peak memory (\d+) MiB RSS", out)
+        peak = int(found.group(1)) if found else None
     t = time.monotonic()
-    out = cli(train_args, log)
-    wall = time.monotonic() - t
-    steps = re.search(r"after (\d+) steps, ([\d.]+) slices/s", out)
-    peak = re.search(r"peak memory (\d+) MiB RSS", out)
-    t = time.monotonic()
-    cli(["predict", "--model", str(model), "--out", str(pred), str(test_images)], log)
+    predict_args = ["predict", "--model", str(model), "--out", str(pred), str(test_images), *predict_extra]
+    cli(predict_args, log)
     n_test = len(list(test_images.glob("*.nii*")))
     predict_wall = (time.monotonic() - t) / max(n_test, 1)
     res_json = work / "eval.json"
@@ -143,12 +159,13 @@ def train_predict_score(
         "method": method,
         "budget_s": budget,
         "train_wall_s": round(wall, 1),
-        "steps": int(steps.group(1)) if steps else None,
-        "slices_per_s": float(steps.group(2)) if steps else None,
+        "steps": steps[0] if steps else None,
+        "slices_per_s": steps[1] if steps else None,
         "predict_s_per_volume": round(predict_wall, 2),
-        "train_peak_rss_mib": int(peak.group(1)) if peak else None,
+        "train_peak_rss_mib": peak,
         "cases": res["cases"],
         "command": "scribbleseg " + shlex.join(train_args),
+        "predict_command": "scribbleseg " + shlex.join(predict_args),
     }
 
 
@@ -196,6 +213,8 @@ def run_protocol(protocol: str, method: str, args: argparse.Namespace, data: Pat
     if protocol == "interactive":
         scribbled = interactive_volumes(data / "scribbles-3-slices", args.all_frames)[: args.volumes or None]
         runs = []
+        predict_extra = ["--scribbles", str(data / "scribbles-3-slices")] if args.predict_scribbles else []
+        reused = earlier_runs(protocol, method, args.reuse) if args.reuse is not None else None
         for s in scribbled:
             one = run_dir / s.name.split(".")[0]
             img = link_folder(one / "images", [data / "images" / s.name])
@@ -203,9 +222,14 @@ def run_protocol(protocol: str, method: str, args: argparse.Namespace, data: Pat
             if method == "propagate":
                 row = propagate_score(img, data / "scribbles-3-slices", truth, one)
             else:
+                reuse = None
+                if reused is not None:
+                    src = work / protocol / (method + (f"-{args.reuse}" if args.reuse else "")) / one.name
+                    reuse = (src / "model", reused[one.name])
                 row = train_predict_score(
-                    method, img, data / "scribbles-3-slices", img, truth, one, budget, extra
-                )
+                    method, img, data / "scribbles-3-slices", img, truth, one, budget, extra,
+                    predict_extra=predict_extra, reuse=reuse,
+                )  # fmt: skip
             print(
                 json.dumps({k: row[k] for k in ("method", "steps", "train_wall_s")}), row["cases"], flush=True
             )
@@ -229,7 +253,17 @@ def run_protocol(protocol: str, method: str, args: argparse.Namespace, data: Pat
         ]
     summary = summarise(runs)
     return {"protocol": protocol, "method": method, "label": args.label or "", "extra": args.extra,
-            **summary, "command": runs[0]["command"], "runs_detail": runs}  # fmt: skip
+            **summary, "command": runs[0]["command"], "predict_command": runs[0].get("predict_command"),
+            "runs_detail": runs}  # fmt: skip
+
+
+def earlier_runs(protocol: str, method: str, label: str) -> dict[str, dict]:
+    """The per-volume rows of an earlier run in ``results/real.json`` (``--reuse``), by volume name."""
+    rows = json.loads((ROOT / "results" / "real.json").read_text())["rows"]
+    for r in rows:
+        if (r["protocol"], r["method"], r["label"]) == (protocol, method, label):
+            return {next(iter(d["cases"])).split(".")[0]: d for d in r["runs_detail"]}
+    raise SystemExit(f"--reuse: no {protocol}/{method} row labelled {label!r} in results/real.json")
 
 
 def markdown(rows: list[dict], flags: str) -> str:
@@ -256,7 +290,9 @@ def markdown(rows: list[dict], flags: str) -> str:
         )
     lines += ["", "Commands (train step; predict and evaluate follow on the held-out patients):", ""]
     for r in rows:
-        lines.append(f"- {r['protocol']} / {r['method']} / {r['label'] or 'default'}: `{r['command']}`")
+        then = r.get("predict_command") or ""
+        then = f"; predict: `{then}`" if "--scribbles" in then else ""
+        lines.append(f"- {r['protocol']} / {r['method']} / {r['label'] or 'default'}: `{r['command']}`{then}")
     return "\n".join(lines) + "\n"
 
 
@@ -269,6 +305,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-frames", action="store_true", help="interactive: all 40 volumes, not 20")
     p.add_argument("--test", type=int, default=None, help="cohort: only the first N test volumes")
     p.add_argument("--extra", default="", help="extra train options, e.g. '--precision fp32 --threads 1'")
+    p.add_argument(
+        "--predict-scribbles",
+        action="store_true",
+        help="interactive: predict with --scribbles (the volume's own scribbles combined with the network)",
+    )
+    p.add_argument(
+        "--reuse",
+        default=None,
+        metavar="LABEL",
+        help="interactive: predict with the models of the earlier run labelled LABEL ('' = default) "
+        "instead of training again (its training figures are copied)",
+    )
     p.add_argument("--label", default="", help="names this variant in the table (e.g. 'fp32 1 thread')")
     p.add_argument("--data", default=str(DEFAULT_DATA))
     p.add_argument("--work", default=str(ROOT / "runs" / "real"))
