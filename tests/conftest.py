@@ -94,6 +94,51 @@ def tiny_masks() -> list[Case]:
     return out
 
 
+@pytest.fixture
+def session_folder(tmp_path):
+    """``session_folder(method="pce")`` -> (folder, image file): a session folder as the widget saves one.
+
+    One tiny image ``data/case01.nii.gz`` (referenced, not copied), its scribble layer, the classes of
+    :func:`tiny_volume` and settings for a tiny 3-step CPU run; no model yet.
+    """
+    from napari_scribbleseg import io
+    from napari_scribbleseg.io import session_folder as SF
+    from napari_scribbleseg.labels import class_color
+
+    def build(method: str = "pce") -> tuple[Path, Path]:
+        image, mask = _tiny_volume(0)
+        affine = np.diag([*SPACING, 1.0])
+        affine[:3, 3] = (5.0, -3.0, 2.0)
+        image_file = io.save_nifti(tmp_path / "data" / "case01.nii.gz", image, affine, kind="image")
+        folder, _ = SF.check_session_destination(tmp_path / "session")
+        vol = io.read_image(image_file)
+        scribbles = SF.layer_file("case01 scribbles")
+        io.write_labels(folder / scribbles, _scribbles_from(mask), vol, kind="scribbles")
+        ref = SF.ImageRef(
+            "case01",
+            str(image_file.resolve()),
+            SF.file_sha256(image_file),
+            vol.shape,
+            tuple(tuple(float(v) for v in row) for row in vol.affine),
+            relative="../data/case01.nii.gz",
+        )
+        train = {"method": method, "max_steps": 3, "width": 4, "depth": 3, "batch_size": 2}
+        train.update(device="cpu", precision="fp32", threads=1, val_fraction=0.0, preview_every=0.0)
+        settings = {
+            "train_config": train,
+            "method_options": {},
+            "preprocess": {"patch_size": 32},
+            "stop": {"unit": "steps", "value": 3},
+        }
+        layer = SF.LayerRef("case01 scribbles", "scribbles", "case01", scribbles)
+        colours = tuple(class_color(k) for k in range(len(CLASSES)))
+        spec = SF.SessionSpec(folder, CLASSES, colours, [ref], [layer], settings, None, "case01", None)
+        SF.write_session(spec)
+        return folder, image_file
+
+    return build
+
+
 def _lying_file(
     path: Path, shape, *, zooms=(1.0, 1.0, 1.0), dtype=np.int16, data_bytes: int = 16, units="mm"
 ) -> Path:

@@ -5,6 +5,26 @@ prediction and attention layers, :mod:`.workers` the worker threads and the resp
 :class:`~napari_scribbleseg.engine.session.TrainingSession` (Qt-free) what Train, Continue, Predict, Save
 and Load do. torch and the engine are imported by a worker thread once the widget exists (the method
 list appears when they are loaded), never when this module is imported.
+
+**Why a ``thread_worker`` generator and not a subprocess.** Training runs in a napari worker thread of
+this process, as a generator that yields the trainer's events. (1) Stop and Continue keep the model:
+the :class:`~napari_scribbleseg.engine.trainer.Trainer` object, with its networks and optimiser state,
+stays in this process's memory between runs, so Continue resumes from exactly the same weights and
+Adam moments without serialising anything. (2) Events (progress, previews as small numpy arrays) reach
+the main thread through Qt's queued ``yielded`` signal, where the widget updates layers: only the main
+thread touches layers. (3) Heavy torch kernels release the GIL, so the event loop keeps running;
+``bench/responsiveness.py`` measures its longest stall during a CPU training run. A subprocess would
+isolate the GIL completely but would have to ship volumes, scribbles, previews and the model across a
+pipe and could not share the model with Predict.
+
+**Closing.** When the viewer's window closes, :meth:`shutdown` stops training, cancels Predict and
+waits (bounded) for every worker, the engine-loading one included, with their callbacks disconnected:
+a worker that outlived the window would emit on deleted Qt objects, which aborts the process.
+
+**Sessions, shortcuts, remembered settings.** :class:`~.panels.SessionPanel` saves and opens session
+folders (also trained by ``scribbleseg train --session``), :mod:`.shortcuts` binds the keys (listed in the
+buttons' tooltips and the README), and :class:`~.remember.RememberedSettings` restores the user's last
+choices when a dock opens.
 """
 
 from __future__ import annotations
@@ -20,8 +40,18 @@ from qtpy.QtWidgets import QMainWindow, QScrollArea, QVBoxLayout, QWidget
 from ..engine.session import TrainingSession
 from .autosave import Autosaver, RecoveryOffer
 from .closing import WindowCloseWatcher
-from .panels import DataPanel, PanelContext, PredictPanel, TrainingPanel, notify_error
+from .panels import (
+    DataPanel,
+    PanelContext,
+    PredictPanel,
+    SessionPanel,
+    TrainingPanel,
+    ViewPanel,
+    notify_error,
+)
 from .preview import PreviewLayers, preview_request
+from .remember import RememberedSettings
+from .shortcuts import KeyboardShortcuts
 from .workers import TaskRunner, freeze_startup_objects, lowered_priority, start_warm_up
 
 if TYPE_CHECKING:
@@ -38,33 +68,19 @@ class ScribbleSegWidget(QWidget):
 
     Attributes
     ----------
-    data, training, files
+    data, training, files, view, sessions
         The panels: image and scribbles (:class:`~.panels.DataPanel`), training
         (:class:`~.panels.TrainingPanel`, its settings also as :attr:`settings`), prediction and files
-        (:class:`~.panels.PredictPanel`).
+        (:class:`~.panels.PredictPanel`), 3D view and suggested slices (:class:`~.panels.ViewPanel`),
+        session folders (:class:`~.panels.SessionPanel`).
     session
         The Qt-free model of the session (trainer, loaded model).
     previews
         The prediction, attention and uncertainty layers.
     autosaver, recovery
         The autosave of the annotation layers and the dock's offer to restore them (:mod:`.autosave`).
-
-    Notes
-    -----
-    **Why a ``thread_worker`` generator and not a subprocess.** Training runs in a napari worker thread of
-    this process, as a generator that yields the trainer's events. (1) Stop and Continue keep the model:
-    the :class:`~napari_scribbleseg.engine.trainer.Trainer` object, with its networks and optimiser state,
-    stays in this process's memory between runs, so Continue resumes from exactly the same weights and
-    Adam moments without serialising anything. (2) Events (progress, previews as small numpy arrays) reach
-    the main thread through Qt's queued ``yielded`` signal, where the widget updates layers: only the main
-    thread touches layers. (3) Heavy torch kernels release the GIL, so the event loop keeps running;
-    ``bench/responsiveness.py`` measures its longest stall during a CPU training run. A subprocess would
-    isolate the GIL completely but would have to ship volumes, scribbles, previews and the model across a
-    pipe and could not share the model with Predict.
-
-    **Closing.** When the viewer's window closes, :meth:`shutdown` stops training, cancels Predict and
-    waits (bounded) for every worker, the engine-loading one included, with their callbacks disconnected:
-    a worker that outlived the window would emit on deleted Qt objects, which aborts the process.
+    remembered, shortcuts
+        The user's choices kept between napari sessions, and the keyboard shortcuts.
     """
 
     #: Every training event, after the widget has handled it (main thread).
@@ -83,6 +99,8 @@ class ScribbleSegWidget(QWidget):
         self.training = TrainingPanel(self.ctx, self.data)
         self.settings = self.training.settings
         self.files = PredictPanel(self.ctx, self.data, self.training)
+        self.view = ViewPanel(napari_viewer, self.data)
+        self.sessions = SessionPanel(self.ctx, self.data, self.training, self.files)
         self.autosaver = Autosaver(napari_viewer, self._class_names, parent=self)
         self.recovery = RecoveryOffer(napari_viewer, self.autosaver)
         self._closer = WindowCloseWatcher(self.shutdown, self)
@@ -98,7 +116,7 @@ class ScribbleSegWidget(QWidget):
         self._body = QWidget()
         self._scroll.setWidget(self._body)
         root = QVBoxLayout(self._body)
-        for panel in (self.recovery, self.data, self.training, self.files):
+        for panel in (self.recovery, self.data, self.training, self.files, self.view, self.sessions):
             root.addWidget(panel)
         root.addStretch(1)
 
@@ -116,6 +134,17 @@ class ScribbleSegWidget(QWidget):
             self._watch_layer(layer)
         self._link(self.viewer.dims.events.current_step, self._update_preview_request)
 
+        self.remembered = RememberedSettings(self.data, self.settings)
+        self.shortcuts = KeyboardShortcuts(self, napari_viewer)
+        t, f = self.training, self.files
+        self.shortcuts.annotate(
+            {"train": t.train_btn, "stop": t.stop_btn, "continue_training": t.continue_btn}
+            | {
+                "predict": f.predict_btn,
+                "next_suggestion": self.view.next_btn,
+                "toggle_3d": self.view.view3d_btn,
+            }
+        )
         self._refresh_layer_choices()
         self._update_buttons()
         self._fit_width()
@@ -151,6 +180,7 @@ class ScribbleSegWidget(QWidget):
         """The start-up worker imported the engine: list methods and devices, enable the buttons."""
         methods, devices = result
         self.settings.set_engine(methods, devices)
+        self.remembered.apply_engine()
         freeze_startup_objects()
         self.ctx.ready = True
         self._update_buttons()
@@ -206,6 +236,26 @@ class ScribbleSegWidget(QWidget):
         """Load a model folder (in a worker); Predict and Continue then use it. Returns the worker."""
         return self.files.load_model(folder)
 
+    def save_session(self, folder: str | Path) -> Path:
+        """Save layers, classes, settings and model into session folder ``folder``."""
+        return self.sessions.save_session(folder)
+
+    def open_session(self, folder: str | Path, locate: Any = None) -> Any:
+        """Restore a session folder; returns the worker loading its model (then press Continue)."""
+        return self.sessions.open_session(folder, locate)
+
+    def next_suggestion(self) -> Any:
+        """Go to the next slice suggested for scribbling (``None`` and a message when there is none)."""
+        return self.view.next_suggestion()
+
+    def toggle_3d(self) -> bool:
+        """Switch between the 3D view of the prediction and the slices; whether 3D is shown now."""
+        return self.view.toggle_3d()
+
+    def select_class(self, value: int) -> None:
+        """Paint scribble value ``value`` (1 = background, k + 1 = structure k) on the chosen image."""
+        self.data.select_label(value)
+
     # -- wiring --------------------------------------------------------------------------------------
     def _on_layers_changed(self, event: Any = None) -> None:
         layer = getattr(event, "value", None)
@@ -239,6 +289,7 @@ class ScribbleSegWidget(QWidget):
         self._install_close_hook()
         if task == "train":
             self._update_preview_request()
+            self.remembered.save()
         self._update_buttons()
 
     def _on_task_finished(self, task: str) -> None:
@@ -261,6 +312,8 @@ class ScribbleSegWidget(QWidget):
         f.load_btn.setEnabled(not busy)
         for btn in self.data.layer_buttons:
             btn.setEnabled(has_image)
+        self.sessions.update_buttons(busy)
+        self.view.view3d_btn.setEnabled(self.view.in_3d or self.data.prediction_layer() is not None)
 
     # -- closing -------------------------------------------------------------------------------------
     def shutdown(self, timeout: float = 20.0) -> None:
@@ -276,6 +329,8 @@ class ScribbleSegWidget(QWidget):
         self._shut = True
         deadline = time.monotonic() + timeout
         self.session.stop()
+        self.remembered.save()
+        self.shortcuts.unbind()
         for emitter, callback in self._links:
             try:
                 emitter.disconnect(callback)

@@ -2,8 +2,9 @@
 
 Every option also has a config-file form: ``--config FILE.json`` (or ``.toml``) holds the same option names
 (``time_budget``, ``method``...; method options under ``"method_options"``), and options given on the
-command line win (:mod:`.options`). One module per command: :mod:`.train`, :mod:`.predict`,
-:mod:`.propagate`, :mod:`.evaluate`, :mod:`.data` (scribbles and sample data); the parser is :mod:`.parser`.
+command line win (:mod:`.options`). One module per command: :mod:`.train` (:mod:`.train_session` for
+``train --session``), :mod:`.predict`, :mod:`.propagate`, :mod:`.evaluate`, :mod:`.data` (scribbles and
+sample data); the parser is :mod:`.parser`.
 """
 
 from __future__ import annotations
@@ -66,7 +67,11 @@ def _train(opts: dict[str, Any], t_start: float) -> int:
     See :func:`~napari_scribbleseg.engine.distributed.shutdown_distributed`.
     """
     from ..engine.distributed import shutdown_distributed
-    from .train import cmd_train
+
+    if opts.get("session"):  # a session folder saved in napari
+        from .train_session import cmd_train_session as cmd_train
+    else:
+        from .train import cmd_train
 
     try:
         rc = cmd_train(opts, t_start)

@@ -146,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--resume", default=None, metavar="MODEL", help="continue training a model folder")
     t.add_argument(
+        "--session",
+        default=None,
+        metavar="DIR",
+        help="train a session folder saved by the napari widget: its images, annotation layers, classes, "
+        "method and options; continues its model (DIR/model) and saves it there. Options given here win; "
+        "a stopping option (--time-budget, --epochs, --max-steps) replaces the session's",
+    )
+    t.add_argument(
         "--config", default=None, metavar="FILE", help="JSON or TOML file with any of these options"
     )
     t.add_argument(

@@ -115,6 +115,15 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
         opts.get("resume"),
         start_time=t_start,
     )
+    return run_trainer(trainer, opts, t_start, f"add --resume {opts['out']} to the same command")
+
+
+def run_trainer(trainer: Any, opts: dict[str, Any], t_start: float, to_continue: str) -> int:
+    """Run ``trainer`` to its end, printing its events; the exit code.
+
+    Ctrl-C and SIGTERM stop it after the current step and save the model (``opts["out"]``); the message
+    then says how to continue (``to_continue``).
+    """
     received: list[int] = []
     previous = _stop_on_signals(trainer, received)
     try:
@@ -128,8 +137,7 @@ def cmd_train(opts: dict[str, Any], t_start: float) -> int:
             f"the model of step {trainer.best_step} is saved in {opts['out']}" if trainer.step else "nothing"
         )
         print(
-            f"interrupted ({signal.Signals(received[0]).name}): {saved}; "
-            f"add --resume {opts['out']} to the same command to continue the run",
+            f"interrupted ({signal.Signals(received[0]).name}): {saved}; {to_continue} to continue the run",
             file=sys.stderr,
             flush=True,
         )

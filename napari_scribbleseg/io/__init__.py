@@ -18,7 +18,10 @@ Import the public names from here (``from napari_scribbleseg.io import read_imag
 - :mod:`.outputs` -- which existing files a command may replace (``--overwrite``);
 - :mod:`.sidecar` -- class names next to label files (``case01.json``, a dataset's ``classes.json``);
 - :mod:`.checkpoint` -- the model-folder format (weights, metadata, training state; imported on its own,
-  ``from napari_scribbleseg.io import checkpoint``).
+  ``from napari_scribbleseg.io import checkpoint``);
+- :mod:`.session_folder` -- the session folder shared by the widget and ``train --session`` (images by
+  reference, annotation layers, settings, the model), its schema in :mod:`.session_meta` (imported on its
+  own).
 """
 
 from .atomic import atomic_write, atomic_write_json, atomic_write_text

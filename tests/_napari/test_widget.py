@@ -21,57 +21,6 @@ CLASSES = "background,ring,disk"
 TIMEOUT_MS = 60_000
 
 
-@pytest.fixture
-def session(tmp_path, make_napari_viewer, qtbot, tiny_volume, oblique_affine, save_volume):
-    """A viewer with a tiny oblique volume opened through the plugin's reader, the widget docked."""
-    from napari_scribbleseg._napari.geometry import LayerGeometry
-    from napari_scribbleseg._napari.widget import ScribbleSegWidget
-
-    image, mask = tiny_volume(0)
-    aff = oblique_affine(spacing=(1.5, 1.5, 6.0), angles=(0.05, -0.04, 0.3))
-    path = save_volume(tmp_path / "case01.nii.gz", image, aff)
-    viewer = make_napari_viewer()
-    viewer.open(str(path), plugin="napari-scribbleseg")
-    # an unpaired mask (another subject) as a Labels layer, mask encoding
-    _, other = tiny_volume(11)
-    geom = LayerGeometry.from_affine(np.diag([1.5, 1.5, 6.0, 1.0]), other.shape)
-    viewer.add_labels(geom.to_napari(other).copy(), name="atlas mask", **geom.layer_kwargs())
-    widget = ScribbleSegWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    qtbot.waitUntil(lambda: widget.ready, timeout=TIMEOUT_MS)  # torch and the engine load in a worker
-    widget.data.image_combo.setCurrentText("case01")
-    widget.data.classes_edit.setText(CLASSES)
-    widget.data.classes_edit.editingFinished.emit()
-    widget.settings.method_combo.setCurrentText("aag")
-    widget.settings.unpaired.set_source("atlas mask")
-    widget.settings.train_form.set_values(
-        {"width": 4, "depth": 3, "batch_size": 2, "preview_every": 0.05, "val_fraction": 0.0, "threads": 1}
-    )
-    widget.settings.pre_form.set_values({"patch_size": 32})
-    widget.settings.stop_kind.setCurrentText("steps")
-    widget.settings.stop_value.setValue(30)
-    return viewer, widget, image, mask, path, aff
-
-
-@pytest.fixture
-def paint_scribbles(scribbles_from):
-    """``paint_scribbles(viewer, widget, mask)`` -> (layer, geometry): a new scribble layer for case01."""
-    from napari_scribbleseg._napari.layers import geometry_of
-
-    def paint(viewer, widget, mask):
-        layer = widget.data.new_scribble_layer()
-        assert layer is not None and layer.name == "case01 scribbles"
-        geom = geometry_of(viewer.layers["case01"])
-        layer.data[...] = geom.to_napari(scribbles_from(mask))
-        layer.refresh()
-        # napari's brush, too: one background pixel in the corner of the first slice
-        layer.selected_label = 1
-        layer.paint((0, 0, 0), 1)
-        return layer, geom
-
-    return paint
-
-
 def record_events(widget):
     events = []
     widget.event_handled.connect(events.append)

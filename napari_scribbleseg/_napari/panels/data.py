@@ -184,13 +184,24 @@ class DataPanel(QGroupBox):
             btn.setIcon(_swatch(color))
             btn.setFlat(True)
             btn.setStyleSheet("text-align: left; padding: 1px 4px;")
-            btn.setToolTip(f"Paint {name} (scribble value {value}); predictions show it in the same colour")
+            key = f" (Alt+{value})" if value <= 9 else ""
+            btn.setToolTip(
+                f"Paint {name} (scribble value {value}){key}; predictions show it in the same colour"
+            )
             btn.clicked.connect(lambda _=False, v=value: self.select_label(v))
             self.legend_layout.addWidget(btn, i // 2, i % 2)
 
     # -- annotation layers ---------------------------------------------------------------------------
     def select_label(self, value: int) -> None:
-        """Make the scribble layer active with the brush on scribble ``value``."""
+        """Make the scribble layer active with the brush on scribble ``value`` (a class's value only)."""
+        try:
+            n = len(self.class_names())
+        except Exception as exc:
+            notify_error(str(exc))
+            return
+        if not 1 <= value <= n:
+            notify_error(f"no scribble value {value}: the {n} classes use the values 1 to {n}")
+            return
         layer = self.new_scribble_layer()
         if layer is not None:
             layer.selected_label = int(value)

@@ -10,6 +10,7 @@ from qtpy.QtWidgets import QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBox
 from ...engine.session import PredictItem
 from ...scribbles.propagate import merge_annotators
 from .. import layers as L
+from ..preferences import last_folder, remember_folder
 from ..workers import ProgressRelay
 from .base import PanelContext, notify_error
 from .data import DataPanel
@@ -193,7 +194,7 @@ class PredictPanel(QGroupBox):
         first = default_output_format(family)  # the image's family first
         order = [first] + [f for f in filters if f != first and (f != "dicom-seg" or family == "dicom")]
         name = f"{self.data.image_combo.currentText()}_prediction{output_suffix(first)}"
-        start = str((geom.path.parent if geom.path else Path.home()) / name)
+        start = str(Path(last_folder("export") or (geom.path.parent if geom.path else Path.home())) / name)
         path, chosen = QFileDialog.getSaveFileName(
             self, "Export prediction", start, ";;".join(filters[f] for f in order)
         )
@@ -203,6 +204,7 @@ class PredictPanel(QGroupBox):
         if path:
             try:
                 self.export_prediction(path)
+                remember_folder("export", path)
             except Exception as exc:
                 notify_error(str(exc))
 
@@ -214,10 +216,11 @@ class PredictPanel(QGroupBox):
         return out
 
     def _save_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save the model into folder")
+        folder = QFileDialog.getExistingDirectory(self, "Save the model into folder", last_folder("model"))
         if folder:
             try:
                 self.save_model(folder)
+                remember_folder("model", Path(folder).parent)
             except Exception as exc:
                 notify_error(str(exc))
 
@@ -246,6 +249,7 @@ class PredictPanel(QGroupBox):
         )
 
     def _load_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Load a model folder")
+        folder = QFileDialog.getExistingDirectory(self, "Load a model folder", last_folder("model"))
         if folder:
+            remember_folder("model", Path(folder).parent)
             self.load_model(folder)

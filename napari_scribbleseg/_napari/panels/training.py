@@ -17,6 +17,7 @@ from ..preview import expected_attention_keys
 from ..supervision import describe_training_sets
 from .base import PanelContext, notify_error
 from .data import DataPanel
+from .plot import TrainingPlot
 from .settings import TrainingSettings
 from .status import StatusView
 
@@ -57,6 +58,9 @@ class TrainingPanel(QGroupBox):
         layout.addLayout(buttons)
         self.status = StatusView(self)
         layout.addWidget(self.status)
+        self.plot = TrainingPlot(self)  # loss, validation score, time to the next preview
+        layout.addWidget(self.plot)
+        ctx.runner.finished.connect(lambda task: self.plot.finish() if task == "train" else None)
 
         self.train_btn.clicked.connect(self.train)
         self.stop_btn.clicked.connect(self.stop)
@@ -142,6 +146,7 @@ class TrainingPanel(QGroupBox):
         self.status.busy("preparing…")  # busy until the first progress event
         self.status.set_text(f"preparing {len(volume_names)} volume(s)…")
         self.status.set_run_info(self._run_info)
+        self.plot.begin(config.preview_every)
         self.ctx.runner.start("train", func, *args, on_yielded=self.on_event)
 
     def stop(self) -> None:
@@ -158,4 +163,5 @@ class TrainingPanel(QGroupBox):
             self.ctx.previews.show(ev)
         else:
             self.status.show_event(ev)
+        self.plot.add_event(ev)
         self.event_handled.emit(ev)
