@@ -45,6 +45,7 @@ from .panels import (
     PanelContext,
     PredictPanel,
     SessionPanel,
+    Suggestion,
     TrainingPanel,
     ViewPanel,
     notify_error,
@@ -100,6 +101,7 @@ class ScribbleSegWidget(QWidget):
         self.settings = self.training.settings
         self.files = PredictPanel(self.ctx, self.data, self.training)
         self.view = ViewPanel(napari_viewer, self.data)
+        self.files.on_suggestions = lambda items: self.view.set_suggestions([Suggestion(*i) for i in items])
         self.sessions = SessionPanel(self.ctx, self.data, self.training, self.files)
         self.autosaver = Autosaver(napari_viewer, self._class_names, parent=self)
         self.recovery = RecoveryOffer(napari_viewer, self.autosaver)

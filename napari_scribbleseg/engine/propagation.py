@@ -9,7 +9,7 @@ from ..data.slices import choose_slice_axis
 from ..errors import DataError
 from ..inference.postprocess import probabilities_to_mask
 from ..scribbles.propagate import propagate_scribbles
-from .session import PredictResult
+from .prediction import PredictResult
 
 
 def propagate_cases(

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..config import PreprocessConfig, TrainConfig, from_dict
 from ..data.dataset import Case
+from .prediction import PredictItem, PredictResult, predict_items
 
 #: How a run may be told when to stop: the field of :class:`~napari_scribbleseg.config.TrainConfig` each
 #: unit sets (the other two are cleared).
@@ -97,31 +98,6 @@ class TrainRequest:
     unpaired: UnpairedSource | None = None
     unlabeled: list[Case] = field(default_factory=list)
     resume: Path | None = None
-
-
-@dataclass
-class PredictItem:
-    """One volume to predict: its name, a file-order float32 copy, the spacing and its scribbles.
-
-    ``scribbles`` (file order, scribble encoding, optional): combined with the network's answer
-    (:func:`~napari_scribbleseg.inference.fusion.fuse_with_scribbles`).
-    """
-
-    name: str
-    image: np.ndarray
-    spacing: tuple[float, float, float]
-    scribbles: np.ndarray | None = None
-
-
-@dataclass
-class PredictResult:
-    """Prediction of one volume, file order: the post-processed mask and optional extras."""
-
-    name: str
-    mask: np.ndarray
-    uncertainty: np.ndarray | None
-    attention: dict[str, np.ndarray]
-    class_names: tuple[str, ...]
 
 
 class TrainingSession:
@@ -362,20 +338,9 @@ class TrainingSession:
         (:func:`~napari_scribbleseg.inference.probabilities_to_mask`) of ``scribbleseg predict``, so the
         GUI and the CLI give the same mask for the same model and volume.
         """
-        from ..inference import entropy
-
         if self.running:
             raise RuntimeError("stop training before predicting")
-        predictor = self.predictor()
-        results = []
-        for item in items:
-            cb = (lambda done, total, _n=item.name: progress(_n, done, total)) if progress else None
-            mask, probs, att = predictor.segment_with_attention(
-                item.image, item.spacing, progress=cb, source=item.name, scribbles=item.scribbles
-            )
-            unc = entropy(probs) if uncertainty else None
-            results.append(PredictResult(item.name, mask, unc, att, tuple(predictor.class_names)))
-        return results
+        return predict_items(self.predictor(), items, uncertainty, progress)
 
     def save(self, folder: str | Path) -> Path:
         """Write the trained model (weights, metadata, training state) to ``folder``."""

@@ -88,12 +88,11 @@ class Trainer:
         resume: str | Path | None = None,
         start_time: float | None = None,
     ) -> None:
-        self.config, self.choice = resolve_method(
-            config or TrainConfig(), len(cases), bool(unpaired_masks), method_options, resume
-        )
+        self.pre = preprocess or PreprocessConfig()
+        choice_of = (cases, bool(unpaired_masks), method_options, resume, self.pre)
+        self.config, self.choice = resolve_method(config or TrainConfig(), *choice_of)
         self.method_cls: type[TrainingMethod] = METHODS.get(self.config.method)
         self.method_options = method_config(self.config.method, method_options)
-        self.pre = preprocess or PreprocessConfig()
         if self.pre.pseudo_labels and not self.method_cls.accepts_pseudo_labels:
             self.pre = dataclasses.replace(self.pre, pseudo_labels=False)
         self.class_names = tuple(class_names)

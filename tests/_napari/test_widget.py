@@ -305,3 +305,24 @@ def test_propagate_gives_a_prediction_without_training(session, paint_scribbles,
     for z in (1, 2):  # slices nobody scribbled
         p, t = pred[..., z] == 2, mask[..., z] == 2
         assert 2 * (p & t).sum() / (p.sum() + t.sum()) > 0.8
+
+
+def test_predict_suggests_unscribbled_slices_and_jumps_there(session, paint_scribbles, qtbot):
+    viewer, widget, image, mask, path, aff = session
+    layer, geom = paint_scribbles(viewer, widget, mask)
+    data = geom.from_napari(np.asarray(layer.data)).copy()
+    data[..., [1, 3]] = 0  # file slices 1 and 3 stay unscribbled
+    layer.data = geom.to_napari(data)
+    widget.settings.stop_value.setValue(3)
+    widget.training.train_btn.click()
+    wait_idle(qtbot, widget)
+    widget.predict()
+    wait_idle(qtbot, widget)
+    suggested = widget.view.suggestions
+    assert suggested and all(s.image == "case01" for s in suggested)
+    assert {geom.file_slice_index(s.slice_index) for s in suggested} <= {1, 3}  # never a scribbled slice
+    assert all("uncertainty" in s.text for s in suggested)
+    first = widget.next_suggestion()
+    assert first == suggested[0]
+    shown = viewer.layers["case01"].world_to_data(viewer.dims.point)[0]
+    assert round(float(shown)) == first.slice_index  # the slider moved to the suggested slice

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from napari_scribbleseg.config import TrainConfig
 from napari_scribbleseg.engine import events as ev
+from napari_scribbleseg.engine import method_choice
 from napari_scribbleseg.engine.method_choice import AUTO, choose_method, resolve_method
 from napari_scribbleseg.engine.trainer import Trainer
 from napari_scribbleseg.errors import ConfigError
@@ -16,26 +18,58 @@ def test_auto_is_the_default_method():
 
 
 @pytest.mark.parametrize(
-    ("n", "masks", "resumed", "expected"),
-    [(1, False, None, "crf"), (60, False, None, "crf"), (30, True, None, "aag"), (1, True, "pce", "pce")],
+    ("volumes", "slices", "masks", "resumed", "pseudo", "expected"),
+    [
+        (1, 3, False, None, True, "aag"),  # one volume, a few slices: the shape prior from pseudo-labels
+        (1, 3, False, None, False, "crf"),  # ... unless pseudo-labels are off (no prior without masks)
+        (120, 952, False, None, True, "crf"),  # a scribbled cohort
+        (30, 300, True, None, True, "aag"),  # unpaired masks
+        (1, 3, True, "pce", True, "pce"),  # continuing a folder
+    ],
 )
-def test_the_choice_follows_the_data(n, masks, resumed, expected):
-    choice = choose_method(n, masks, resumed)
+def test_the_choice_follows_the_data(volumes, slices, masks, resumed, pseudo, expected):
+    choice = choose_method(volumes, slices, masks, resumed, pseudo)
     assert choice.method == expected
     assert choice.note.startswith(f"method auto -> {expected}: ") and choice.reason
 
 
+def test_annotated_slices_count_along_each_slice_axis(tiny_cases):
+    from napari_scribbleseg.data.dataset import Case
+    from napari_scribbleseg.engine.method_choice import annotated_slices
+
+    assert annotated_slices(tiny_cases) == 12  # 3 volumes scribbled on each of their 4 slices
+    img = np.zeros((8, 8, 5), np.float32)
+    scr = np.zeros(img.shape, np.uint8)
+    scr[2, 3, 1] = scr[4, 4, 1] = scr[5, 5, 3] = 1
+    assert annotated_slices([Case(img, (1.0, 1.0, 5.0), [scr])]) == 2
+    assert annotated_slices([Case(img, (1.0, 1.0, 5.0), [scr])], slice_axis=0) == 3
+    assert annotated_slices([Case(img, (1.0, 1.0, 5.0), [], np.zeros(img.shape, np.uint8))]) == 5
+
+
 def test_a_named_method_is_kept_and_options_need_one():
     cfg = TrainConfig(method="pce")
-    assert resolve_method(cfg, 3, True) == (cfg, None)
+    assert resolve_method(cfg, [], True) == (cfg, None)
     with pytest.raises(ConfigError, match="crf_weight.*instead of auto"):
-        resolve_method(TrainConfig(), 3, False, {"crf_weight": 0.5})
+        resolve_method(TrainConfig(), [], False, {"crf_weight": 0.5})
 
 
-@pytest.mark.parametrize(("with_masks", "expected"), [(False, "crf"), (True, "aag")])
+@pytest.mark.parametrize(
+    ("with_masks", "few", "expected"), [(False, 0, "crf"), (True, 0, "aag"), (False, 100, "aag")]
+)
 def test_the_trainer_resolves_auto_and_reports_it(
-    with_masks, expected, tiny_cases, tiny_masks, pre, classes, train_config, run_trainer, tmp_path
+    with_masks,
+    few,
+    expected,
+    tiny_cases,
+    tiny_masks,
+    pre,
+    classes,
+    train_config,
+    run_trainer,
+    tmp_path,
+    monkeypatch,
 ):
+    monkeypatch.setattr(method_choice, "FEW_SLICES", few)  # the tiny cases have 12 annotated slices
     unpaired = tiny_masks if with_masks else []
     trainer = Trainer(
         tiny_cases,

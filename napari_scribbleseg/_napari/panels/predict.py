@@ -7,7 +7,7 @@ from typing import Any
 
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
 
-from ...engine.session import PredictItem
+from ...engine.prediction import PredictItem
 from ...scribbles.propagate import merge_annotators
 from .. import layers as L
 from ..preferences import last_folder, remember_folder
@@ -38,6 +38,8 @@ class PredictPanel(QGroupBox):
         self.ctx, self.data = ctx, data
         self.settings, self.status = training.settings, training.status
         self.last_export: Path | None = None
+        #: called with ``[(image name, slider index, text)]`` after Predict (the view panel lists them)
+        self.on_suggestions: Any = None
         self._relay = ProgressRelay()
         self._relay.progress.connect(self._on_progress)
         form = QFormLayout(self)
@@ -156,8 +158,16 @@ class PredictPanel(QGroupBox):
         self.status.set_fraction(done / max(total, 1), f"predicting {name}: slice {done}/{total}")
 
     def _on_predicted(self, results: list[Any]) -> None:
+        suggestions = []
         for res in results:
             self.ctx.previews.show_result(res)
+            if res.name in self.ctx.viewer.layers:
+                geom = L.geometry_of(self.ctx.viewer.layers[res.name])
+                for z, score in getattr(res, "suggestions", ()):
+                    suggestions.append((score, res.name, geom.napari_slice_index(z)))
+        if self.on_suggestions is not None:
+            ranked = sorted(suggestions, key=lambda s: -s[0])
+            self.on_suggestions([(name, z, f"uncertainty {score:.2f}") for score, name, z in ranked])
         self.status.set_fraction(1.0, f"predicted {len(results)} volume(s)")
         self.status.set_text("prediction done: check it, export it, or correct scribbles and Continue")
 
