@@ -13,6 +13,7 @@ from napari_scribbleseg.data.dataset import Batch, Case
 from napari_scribbleseg.engine import events as ev
 from napari_scribbleseg.engine import trainer as trainer_module
 from napari_scribbleseg.engine.methods import METHODS, StepData
+from napari_scribbleseg.engine.run_data import step_data
 from napari_scribbleseg.engine.trainer import Trainer
 from napari_scribbleseg.errors import ConfigError
 from napari_scribbleseg.inference import Predictor
@@ -59,7 +60,9 @@ def test_without_unpaired_masks_the_pseudo_labels_are_the_shape_prior(
     assert any("shape prior" in line and "3 volume(s)" in line for line in events[0].info)
     assert trainer.method.ctx.has_unpaired_masks
     # the discriminator's real samples are the propagated scribbles: structures, not background only
-    real = trainer._step_data().unpaired_masks(8)
+    t = trainer
+    samplers = (t.mask_sampler, t.unlabeled_sampler)
+    real = step_data(t.rng, t.step, t.prepared, t.train_ids, samplers, t.device).unpaired_masks(8)
     assert real.shape == (8, pre.patch_size, pre.patch_size) and int(real.max()) >= 1
     assert set(np.unique(real.numpy())) <= set(range(len(classes)))
 
