@@ -39,6 +39,56 @@ def pick_even(truth: np.ndarray, axis: int, scribbled: np.ndarray, n: int = 2) -
     return [int(heart[int(len(heart) * (k + 1) / (n + 1))]) for k in range(n)] if len(heart) else []
 
 
+def write_results(rows: list[dict], args: argparse.Namespace) -> str:
+    """Write results/suggest.md and .json for the volumes done so far; the Markdown table."""
+    flags = cpu_flags()
+    summary = {
+        arm: {s: float(np.mean([r[arm]["dice"][s] for r in rows])) for s in STRUCTURES}
+        | {"mean": float(np.mean([r[arm]["mean"] for r in rows]))}
+        for arm in ("suggested", "even")
+    }
+    wins = sum(r["suggested"]["mean"] > r["even"]["mean"] for r in rows)
+    out_dir = ROOT / "results"
+    (out_dir / "suggest.json").write_text(
+        json.dumps(
+            {
+                "cpu_flags": flags,
+                "base": args.base,
+                "budget_s": args.budget,
+                "summary": summary,
+                "wins": wins,
+                "rows": rows,
+            },
+            indent=1,
+        )  # fmt: skip
+    )
+    lines = [
+        "### Scribble here next: suggested vs evenly spaced slices (acdc-dev, interactive protocol)",
+        "",
+        f"CPU flags: {flags}. Start: the `{args.method}` models trained 60 s on the expert scribbles of 3 "
+        f"slices (run `{args.base}`); 2 slices scribbled from the true mask (project generator, style "
+        f"paper); {args.budget:.0f} s more training (`--resume`); predicted with the volume's scribbles.",
+        "",
+        "| arm | Dice RV | Dice MYO | Dice LV | Dice mean | volumes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for arm in ("suggested", "even"):
+        m = summary[arm]
+        lines.append(
+            f"| {arm} | {m['RV']:.3f} | {m['MYO']:.3f} | {m['LV']:.3f} | **{m['mean']:.3f}** | {len(rows)} |"
+        )
+    lines += ["", f"The suggestion beat evenly spaced slices on {wins} of {len(rows)} volumes.", ""]
+    lines += ["| volume | suggested slices (score) | Dice | even slices | Dice |", "|---|---|---|---|---|"]
+    for r in rows:
+        sug = ", ".join(f"{z} ({sc})" for z, sc in zip(r["suggested"]["slices"], r["scores"]))
+        lines.append(
+            f"| {r['volume']} | {sug} | {r['suggested']['mean']:.3f} | "
+            f"{', '.join(map(str, r['even']['slices']))} | {r['even']['mean']:.3f} |"
+        )
+    (out_dir / "suggest.md").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
@@ -105,52 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: row[k] for k in ("volume", "scores")}),
               {a: (row[a]["slices"], round(row[a]["mean"], 3)) for a in picks}, flush=True)  # fmt: skip
         rows.append(row)
-    flags = cpu_flags()
-    summary = {
-        arm: {s: float(np.mean([r[arm]["dice"][s] for r in rows])) for s in STRUCTURES}
-        | {"mean": float(np.mean([r[arm]["mean"] for r in rows]))}
-        for arm in ("suggested", "even")
-    }
-    wins = sum(r["suggested"]["mean"] > r["even"]["mean"] for r in rows)
-    out_dir = ROOT / "results"
-    (out_dir / "suggest.json").write_text(
-        json.dumps(
-            {
-                "cpu_flags": flags,
-                "base": args.base,
-                "budget_s": args.budget,
-                "summary": summary,
-                "wins": wins,
-                "rows": rows,
-            },
-            indent=1,
-        )  # fmt: skip
-    )
-    lines = [
-        "### Scribble here next: suggested vs evenly spaced slices (acdc-dev, interactive protocol)",
-        "",
-        f"CPU flags: {flags}. Start: the `{args.method}` models trained 60 s on the expert scribbles of 3 "
-        f"slices (run `{args.base}`); 2 slices scribbled from the true mask (project generator, style "
-        f"paper); {args.budget:.0f} s more training (`--resume`); predicted with the volume's scribbles.",
-        "",
-        "| arm | Dice RV | Dice MYO | Dice LV | Dice mean | volumes |",
-        "|---|---|---|---|---|---|",
-    ]
-    for arm in ("suggested", "even"):
-        m = summary[arm]
-        lines.append(
-            f"| {arm} | {m['RV']:.3f} | {m['MYO']:.3f} | {m['LV']:.3f} | **{m['mean']:.3f}** | {len(rows)} |"
-        )
-    lines += ["", f"The suggestion beat evenly spaced slices on {wins} of {len(rows)} volumes.", ""]
-    lines += ["| volume | suggested slices (score) | Dice | even slices | Dice |", "|---|---|---|---|---|"]
-    for r in rows:
-        sug = ", ".join(f"{z} ({sc})" for z, sc in zip(r["suggested"]["slices"], r["scores"]))
-        lines.append(
-            f"| {r['volume']} | {sug} | {r['suggested']['mean']:.3f} | "
-            f"{', '.join(map(str, r['even']['slices']))} | {r['even']['mean']:.3f} |"
-        )
-    (out_dir / "suggest.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        write_results(rows, args)  # after every volume: a stopped run keeps what it measured
+    print(write_results(rows, args))
     return 0
 
 
