@@ -110,6 +110,12 @@ def main(argv: list[str] | None = None) -> dict:
     )
     ap.add_argument("--method", default="aag")
     ap.add_argument("--tag", default="", help="suffix of the result files")
+    ap.add_argument(
+        "--predict",
+        action="store_true",
+        help="after training, press Predict (uncertainty on) and measure the stalls until the suggested "
+        "slices are listed",
+    )
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args(argv)
 
@@ -324,6 +330,31 @@ def main(argv: list[str] | None = None) -> dict:
         f"torch {torch.__version__}",
         "load_average_at_end": os.getloadavg(),
     }
+    if args.predict:  # then Predict the volume: forward pass, uncertainty and the slice ranking
+        ticks.clear()
+        widget.files.uncertainty_check.setChecked(True)
+        scribbled = viewer.layers[f"{image.name} scribbles"]
+        scribbled.data[1::2] = 0  # unscribble every other slice: those are the ones to suggest
+        scribbled.refresh()
+        timer.start()
+        scroller.start()
+        p0 = clock.nsecsElapsed() / 1e6
+        widget.files.predict_btn.click()
+        end = time.monotonic() + 180
+        while (widget.busy or clock.nsecsElapsed() / 1e6 - p0 < 500) and time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.001)
+        p1 = clock.nsecsElapsed() / 1e6
+        timer.stop()
+        scroller.stop()
+        pt = np.asarray(ticks)
+        plate = np.diff(pt[pt >= p0]) - 10.0
+        res["predict_with_suggestions"] = {
+            "worst_lateness_ms": float(plate.max()) if len(plate) else None,
+            "stalls_over_100ms": int((plate > 100).sum()),
+            "predict_click_to_done_s": round((p1 - p0) / 1000, 2),
+            "suggested_slices": len(widget.view.suggestions),
+        }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = "responsiveness" + (f"_{args.tag}" if args.tag else "")
@@ -331,6 +362,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"python bench/responsiveness.py --seconds {args.seconds:g}"
         + (f" --threads {args.threads}" if args.threads else "")
         + (f" --method {args.method}" if args.method != "aag" else "")
+        + (" --predict" if args.predict else "")
     )
     res["command"] = cmd
     (out / f"{stem}.json").write_text(json.dumps(res, indent=2) + "\n")

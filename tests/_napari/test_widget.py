@@ -314,8 +314,12 @@ def test_predict_suggests_unscribbled_slices_and_jumps_there(session, paint_scri
     data[..., [1, 3]] = 0  # file slices 1 and 3 stay unscribbled
     layer.data = geom.to_napari(data)
     widget.settings.stop_value.setValue(3)
+    widget.settings.method_combo.setCurrentText("auto")  # with the atlas mask as unpaired masks: aag
     widget.training.train_btn.click()
+    # the method auto chose is known before training starts: its attention layers are made then
+    assert widget.training.run_config.method == "aag"
     wait_idle(qtbot, widget)
+    assert widget.session.trainer.config.method == "aag"
     widget.predict()
     wait_idle(qtbot, widget)
     suggested = widget.view.suggestions

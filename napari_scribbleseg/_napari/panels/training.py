@@ -12,6 +12,7 @@ from typing import Any
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from ...engine.method_choice import resolve_method
 from ...engine.session import TrainRequest
 from ..preview import expected_attention_keys
 from ..supervision import describe_training_sets
@@ -87,7 +88,11 @@ class TrainingPanel(QGroupBox):
             self._run_info += "; unlabeled: " + ", ".join(c.name for c in unlabeled)
         self.data.label_training_layers(names)
         request = TrainRequest(cases, names, config, options, pre, unpaired, unlabeled)
-        self._start(config, [c.name for c in cases], names, self.ctx.session.train, request)
+        try:  # the method auto will choose: its attention layers are made before training loads the CPU
+            shown = resolve_method(config, cases, unpaired is not None, None, None, pre)[0]
+        except Exception:
+            shown = config  # the trainer reports the problem
+        self._start(shown, [c.name for c in cases], names, self.ctx.session.train, request)
 
     def _annotated_cases(self) -> list[Any]:
         """The training cases from the layers the user chose; what they are goes to the run's status."""
