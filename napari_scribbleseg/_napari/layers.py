@@ -235,6 +235,15 @@ def scribble_layer_for(layers: Any, image: Any) -> Any | None:
     return layer if layer is not None else _linked(layers, image, "scribbles")
 
 
+def same_layer(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are the same layer of the viewer.
+
+    Compared by name (unique in a viewer), not identity: a dock opened from napari's Plugins menu sees the
+    layers through napari's public-API proxies, a new wrapper at each access.
+    """
+    return a is b or (a is not None and b is not None and a.name == b.name)
+
+
 def scribble_layers_for(layers: Any, image: Any) -> list[Any]:
     """Every scribble layer of ``image``, one per annotator.
 
@@ -245,7 +254,7 @@ def scribble_layers_for(layers: Any, image: Any) -> list[Any]:
     out = [main] if main is not None else []
     prefix = f"{image.name}{SCRIBBLES_SUFFIX} "
     for la in layers:
-        if la is main or not is_labels(la):
+        if same_layer(la, main) or not is_labels(la):
             continue
         meta = info(la)
         numbered = la.name.startswith(prefix) and la.name[len(prefix) :].isdigit()

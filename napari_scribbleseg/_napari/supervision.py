@@ -45,7 +45,7 @@ def training_sets(layers: Any, chosen: Any | None = None) -> list[TrainingSet]:
     """
     images = L.image_layers(layers)
     if chosen is not None:
-        images = [chosen] + [im for im in images if im is not chosen]
+        images = [chosen] + [im for im in images if not L.same_layer(im, chosen)]
     sets = []
     for image in images:
         scribbles = [la for la in L.scribble_layers_for(layers, image) if np.any(np.asarray(la.data))]
@@ -95,10 +95,10 @@ def assign_dense_mask(layers: Any, layer: Any, image: Any, class_names: Sequence
     if layer is None or not L.is_labels(layer):
         raise ValueError("select a 3D Labels layer (mask encoding: 0 = background, k = structure k)")
     L.check_same_grid(image, layer, "the mask")
-    if any(la is layer for la in L.scribble_layers_for(layers, image)):
+    if any(L.same_layer(la, layer) for la in L.scribble_layers_for(layers, image)):
         raise ValueError(f"{layer.name!r} holds scribbles of {image.name!r}, not a dense mask")
     previous = L.dense_layer_for(layers, image)
-    if previous is not None and previous is not layer:
+    if previous is not None and not L.same_layer(previous, layer):
         previous.metadata = {**previous.metadata, L.META: {**L.info(previous), "kind": "mask"}}
     entry = {**L.info(layer), "kind": "dense", "image": image.name, "geometry": L.geometry_of(image)}
     layer.metadata = {**layer.metadata, L.META: entry}

@@ -112,3 +112,15 @@ def test_use_as_dense_mask_refuses_layers_off_the_image_grid_and_scribbles(opene
     assert widget.data.use_as_dense_mask(scribbles) is None and "holds scribbles" in errors[-1]
     viewer.layers.selection.active = viewer.layers["case01 mask"]
     assert widget.data.use_as_dense_mask() is viewer.layers["case01 mask"]  # the selected layer
+
+
+def test_a_dock_opened_from_the_plugins_menu_trains_each_layer_once(make_napari_viewer, qtbot):
+    """Through napari's public-API proxies every layer access is a new wrapper: compare layers by name."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-scribbleseg", "cardiac")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-scribbleseg", "Scribble segmentation")
+    qtbot.waitUntil(lambda: widget.ready, timeout=TIMEOUT_MS)
+    sets = widget.data.training_sets()
+    assert [(s.image.name, [la.name for la in s.scribbles]) for s in sets] == [
+        ("cardiac", ["cardiac scribbles"])
+    ]

@@ -100,7 +100,7 @@ class PredictPanel(QGroupBox):
             return
         targets = [image]
         if self.all_images_check.isChecked():
-            targets += [im for im in L.image_layers(self.ctx.viewer.layers) if im is not image]
+            targets += [im for im in L.image_layers(self.ctx.viewer.layers) if not L.same_layer(im, image)]
         scribbled = {im.name: scribbles for im, scribbles, _ in self.data.training_sets() if scribbles}
         items = []
         try:
@@ -134,7 +134,7 @@ class PredictPanel(QGroupBox):
         sets = [
             (im, scribbles)
             for im, scribbles, _ in self.data.training_sets()
-            if scribbles and (im is image or self.all_images_check.isChecked())
+            if scribbles and (L.same_layer(im, image) or self.all_images_check.isChecked())
         ]
         if not sets:
             notify_error(f"no scribbles on {image.name}: paint background and structures on a few slices")
