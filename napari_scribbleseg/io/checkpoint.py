@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -160,9 +161,8 @@ def save_model_folder(
     from safetensors.torch import save_file
 
     folder = check_model_destination(folder)
-    staging, previous = _siblings(folder)
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+
+    def fill(staging: Path) -> None:
         (staging / "state").mkdir(parents=True)
         weights = {k: v.detach().cpu().contiguous() for k, v in segmentor_state.items()}
         _write_file(staging / "model.safetensors", lambda f: save_file(weights, str(f)))
@@ -174,6 +174,25 @@ def save_model_folder(
         _write_file(staging / "meta.json", lambda f: f.write_text(text, encoding="utf-8"))  # last: complete
         fsync_dir(staging / "state")
         fsync_dir(staging)
+
+    return replace_model_dir(folder, fill, "save the model")
+
+
+def replace_model_dir(folder: Path, fill: Callable[[Path], None], what: str) -> Path:
+    """Make ``folder`` anew as one unit: ``fill(staging)`` writes a staging folder, two renames swap it in.
+
+    The earlier folder is parked as ``.NAME.previous`` between the renames (:func:`recover_model_dir`
+    repairs a crash there) and removed after; a failure leaves it as it was.
+
+    Raises
+    ------
+    CheckpointError
+        ``fill`` or a rename fails (``what`` says what was being done).
+    """
+    staging, previous = _siblings(folder)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        fill(staging)
         if folder.exists():
             shutil.rmtree(previous, ignore_errors=True)
             os.replace(folder, previous)
@@ -181,7 +200,7 @@ def save_model_folder(
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         recover_model_dir(folder)
-        raise CheckpointError(f"{folder}: cannot save the model: {describe_error(exc)}") from None
+        raise CheckpointError(f"{folder}: cannot {what}: {describe_error(exc)}") from None
     fsync_dir(folder.parent)
     shutil.rmtree(previous, ignore_errors=True)
     return folder

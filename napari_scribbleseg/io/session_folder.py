@@ -169,29 +169,13 @@ def copy_model_folder(source: str | Path, folder: str | Path) -> Path:
     napari_scribbleseg.errors.CheckpointError
         ``folder`` is not a place for a model (:func:`~.checkpoint.check_model_destination`), or a copy fails.
     """
-    from ..errors import CheckpointError
-    from .checkpoint import check_model_destination, resolve_model_dir
+    from .checkpoint import check_model_destination, replace_model_dir, resolve_model_dir
 
     source = resolve_model_dir(source)
     folder = check_model_destination(folder)
     if folder.exists() and os.path.samefile(source, folder):
         return folder
-    staging = folder.parent / f".{folder.name}.copying"
-    previous = folder.parent / f".{folder.name}.previous"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        shutil.copytree(source, staging)
-        if folder.exists():
-            shutil.rmtree(previous, ignore_errors=True)
-            os.replace(folder, previous)
-        os.replace(staging, folder)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not folder.exists() and previous.is_dir():
-            os.replace(previous, folder)
-        raise CheckpointError(f"{folder}: cannot copy the model: {describe_error(exc)}") from None
-    shutil.rmtree(previous, ignore_errors=True)
-    return folder
+    return replace_model_dir(folder, lambda staging: shutil.copytree(source, staging), "copy the model")
 
 
 # -- opening --------------------------------------------------------------------------------------------

@@ -105,12 +105,13 @@ class PredictPanel(QGroupBox):
         items = []
         try:
             for im in targets:
-                scr = None
                 if self.scribbles_check.isChecked() and im.name in scribbled:
-                    case = L.case_from_layers(im, scribbled[im.name])
+                    case = L.case_from_layers(im, scribbled[im.name])  # copies the image once
                     scr = merge_annotators(case.scribbles)
-                arr, geom = L.image_array(im)
-                items.append(PredictItem(im.name, arr, geom.spacing, scr))
+                    items.append(PredictItem(im.name, case.image, case.spacing, scr))
+                else:
+                    arr, geom = L.image_array(im)
+                    items.append(PredictItem(im.name, arr, geom.spacing))
         except ValueError as exc:
             notify_error(str(exc))
             return
