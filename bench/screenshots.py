@@ -2,14 +2,20 @@
 
 Opens napari (under Xvfb when there is no display: ``xvfb-run -a python bench/screenshots.py`` or just
 ``python bench/screenshots.py``), loads the cardiac sample through the plugin's sample-data contribution,
-docks the widget from the plugin manifest, presses Train (method ``aag`` on the CPU) and saves:
+docks the widget from the plugin manifest, keeps the sample's scribbles on 3 slices only (¼, ½ and ¾ of
+the stack, as a clinician would draw them), presses Train (method ``aag`` on the CPU) and saves:
 
 - ``docs/screenshots/training.png``: the window during training, prediction layer refreshed from the
   previews, scribbles visible, progress bar running;
 - ``docs/screenshots/attention.png``: the same moment with the attention map of the segmentor shown over
   the image (scribbles hidden);
 - ``docs/screenshots/predicted.png``: after Stop and Predict, the whole-volume prediction with the
-  uncertainty (entropy) layer.
+  uncertainty (entropy) layer;
+- ``docs/screenshots/suggestions.png``: the same window with the dock scrolled to its View panel, the
+  first suggested slice ("Scribble here next") clicked and its uncertain region shown over the image;
+- ``docs/screenshots/plot.png`` and ``suggestion_list.png``: the dock's training panel (progress and the
+  live plot of loss, validation score and time to the next preview) as it was during training, and its
+  View panel with the suggestion list, each grabbed from the running widget at its full size.
 
 Usage::
 
@@ -79,7 +85,13 @@ def main(argv: list[str] | None = None) -> None:
     widget.settings.train_form.set_values({"width": args.width, "preview_every": 2.0})
     widget.settings.pre_form.set_values({"patch_size": args.patch})
     image = viewer.layers["cardiac"]
-    viewer.dims.set_point(0, image.data_to_world((5, 0, 0))[0])  # a mid-ventricular slice
+    scribbles = viewer.layers["cardiac scribbles"]
+    n = scribbles.data.shape[0]
+    kept = {n // 4, n // 2, (3 * n) // 4}
+    data = scribbles.data.copy()
+    data[[z for z in range(n) if z not in kept]] = 0
+    scribbles.data = data
+    viewer.dims.set_point(0, image.data_to_world((n // 2, 0, 0))[0])  # a scribbled mid-ventricular slice
     events: list = []
     widget.event_handled.connect(events.append)
     widget.training.train_btn.click()
@@ -90,8 +102,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     wait(lambda: False, 1.0)  # let the last preview paint
     viewer.layers.selection.active = viewer.layers["cardiac scribbles"]
-    viewer.screenshot(str(out / "training.png"), canvas_only=False, flash=False)
     att = [la for la in viewer.layers if " attention " in la.name]
+    for la in att:
+        la.visible = False
+    wait(lambda: False, 0.3)
+    viewer.screenshot(str(out / "training.png"), canvas_only=False, flash=False)
+    widget.training.grab().save(str(out / "plot.png"))
     viewer.layers["cardiac scribbles"].visible = False
     viewer.layers["cardiac prediction"].opacity = 0.3
     for la in att:
@@ -113,8 +129,25 @@ def main(argv: list[str] | None = None) -> None:
     viewer.layers.selection.active = viewer.layers["cardiac prediction"]
     wait(lambda: False, 0.5)
     viewer.screenshot(str(out / "predicted.png"), canvas_only=False, flash=False)
+
+    # "Scribble here next": the dock scrolled to its View panel, the first suggestion clicked (the viewer
+    # jumps to that slice), the uncertainty layer over the image marks where the network hesitates
+    n_suggested = len(widget.view.suggestions)
+    widget._scroll.ensureWidgetVisible(widget.view)
+    if n_suggested:
+        widget.view.suggestion_list.setCurrentRow(0)
+    unc = viewer.layers["cardiac uncertainty"]
+    unc.visible, unc.opacity = True, 0.6
+    viewer.layers["cardiac prediction"].opacity = 0.3
+    viewer.layers.selection.active = unc
+    wait(lambda: False, 0.5)
+    viewer.screenshot(str(out / "suggestions.png"), canvas_only=False, flash=False)
+    widget.view.grab().save(str(out / "suggestion_list.png"))
     steps = max((e.step for e in events), default=0)
-    print(f"saved {out}/training.png, attention.png, predicted.png after {steps} steps")
+    print(
+        f"saved {out}/training.png, attention.png, predicted.png, suggestions.png, plot.png, "
+        f"suggestion_list.png after {steps} steps; {n_suggested} slices suggested"
+    )
     viewer.close()
 
 
