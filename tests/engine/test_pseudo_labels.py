@@ -67,8 +67,38 @@ def test_uncertain_voxels_stay_unannotated(tiny_volume, scribbles_from, train_co
     assert (rows[0.9][kept] == rows[0.0][kept]).all()
 
 
-def test_methods_that_read_dense_masks_as_masks_take_no_pseudo_labels(tiny_cases, classes, train_config):
+def test_size_takes_its_individual_bounds_from_the_pseudo_labels(tiny_volume, scribbles_from, train_config):
+    from napari_scribbleseg.engine.methods.size_bounds import compute_bounds
+
+    cases, _ = _cases(tiny_volume, scribbles_from, n=3)
+    run = prepare_run(
+        cases,
+        [],
+        [],
+        PreprocessConfig(patch_size=32, pseudo_labels=True),
+        1.5,
+        train_config("size", val_fraction=0.0),
+        3,
+    )
+    pc = run.prepared[0]
+    b = compute_bounds(
+        [pc], [], n_classes=3, user_bounds={}, margin=0.1, common_bounds=True, absent_if_unscribbled=True
+    )
+    pseudo = pc.targets[-1]
+    # every slice is bounded by its propagated sizes (no slice is forced empty for lack of a scribble)
+    assert [s for _, s in b.items] == list(range(pseudo.shape[0]))
+    for row, (_, s) in enumerate(b.items):
+        for k in (1, 2):
+            tau = float((pseudo[s] == k).sum())
+            assert b.lower[row, k] == np.float32(0.9 * tau) and b.upper[row, k] == np.float32(1.1 * tau)
+
+
+def test_isdnet_trains_with_pseudo_labels_as_its_real_label_maps(
+    tiny_volume, scribbles_from, train_config, run_trainer, classes
+):
+    cases, _ = _cases(tiny_volume, scribbles_from, n=2)
     pre = PreprocessConfig(patch_size=32, pseudo_labels=True)
-    for method, accepts in (("isdnet", False), ("size", False), ("crf", True), ("pce", True)):
-        trainer = Trainer(tiny_cases, classes, train_config(method), preprocess=pre)
-        assert trainer.pre.pseudo_labels is accepts, method
+    trainer = Trainer(cases, classes, train_config("isdnet"), preprocess=pre)
+    events = run_trainer(trainer)  # without pseudo-labels and masks it refuses (no real label maps)
+    assert trainer.step == 3 and trainer.pre.pseudo_labels
+    assert any("disc" in e.losses for e in events if hasattr(e, "losses"))

@@ -93,7 +93,9 @@ class ISDNet(TrainingMethod):
       002's value for LiTS) for the background and 1 for every structure (002's 1.2/2.2 are liver/lesion
       specific).
     - D's real samples: unpaired masks (one-hot, all classes) when given, else the dense masks of the
-      batch (padding counted as background, like unpaired masks); the method needs one of the two. Fake
+      batch (padding counted as background, like unpaired masks), which are the pseudo-labels (the
+      scribbles propagated over each training volume) when the user has no masks: a shape prior from
+      what the user drew, as for ``aag`` (#9 point 3); 002 has real label maps. Fake
       samples: the predictions on the scribbled batch (002: "only labeled data are used for training of
       D").
     - Unlabeled images (``--unlabeled``) feed ``L_wadv`` and ``L_wsemi`` with D0's importance weights.
@@ -110,7 +112,6 @@ class ISDNet(TrainingMethod):
     """
 
     name = "isdnet"
-    accepts_pseudo_labels = False  # dense masks are the real label maps of D (002 Sec. 2)
     description = "UNet + FCN confidence network + importance weights, adversarial + semi-supervised (002)"
     Config = ISDNetConfig
     uses_unlabeled = True
@@ -213,7 +214,8 @@ class ISDNet(TrainingMethod):
         if data.unpaired_masks is None and not any(bool(c.dense.any()) for c in data.cases):
             raise ConfigError(
                 "isdnet: the confidence network learns from real label maps: give unpaired masks "
-                "(--masks DIR, or a mask layer) or dense masks for some images (--full-masks DIR)"
+                "(--masks DIR, or a mask layer) or dense masks for some images (--full-masks DIR), or "
+                "turn pseudo-labels on (--pseudo-labels true: the scribbles propagated serve as the maps)"
             )
         self._checked_real = True
 

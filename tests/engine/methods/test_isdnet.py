@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -55,5 +57,7 @@ def test_semi_loss_uses_confident_pixels_only(method_context):
 
 
 def test_isdnet_without_real_label_maps_fails_clearly(pre, classes, train_config, make_cases):
-    last = list(Trainer(make_cases(), classes, train_config("isdnet"), None, pre).fit())[-1]
+    no_pseudo = dataclasses.replace(pre, pseudo_labels=False)
+    last = list(Trainer(make_cases(), classes, train_config("isdnet"), None, no_pseudo).fit())[-1]
     assert isinstance(last, ev.Failed) and "--masks" in last.message and "--full-masks" in last.message
+    assert "--pseudo-labels true" in last.message

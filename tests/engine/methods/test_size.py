@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -148,9 +150,10 @@ def test_size_volume_form_with_dense_sizes_only(pre, classes, train_config, run_
     trainer = Trainer(make_cases(dense_first=True), classes, train_config("size"), opts, pre)
     losses = next(e for e in run_trainer(trainer) if isinstance(e, ev.Progress)).losses
     assert "size3d" in losses and np.isfinite(losses["size3d"])
-    failing = Trainer(make_cases(), classes, train_config("size"), {"volume": True}, pre)
+    no_pseudo = dataclasses.replace(pre, pseudo_labels=False)
+    failing = Trainer(make_cases(), classes, train_config("size"), {"volume": True}, no_pseudo)
     last = list(failing.fit())[-1]
-    assert isinstance(last, ev.Failed) and "dense masks" in last.message
+    assert isinstance(last, ev.Failed) and "dense masks" in last.message and "--pseudo-labels" in last.message
 
 
 def test_size_whole_slice_forward_leaves_batchnorm_statistics_alone(tiny_cases, pre, classes, train_config):
