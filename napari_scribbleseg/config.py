@@ -91,14 +91,6 @@ class PreprocessConfig:
         min=0.0,
         max=1.0,
     )
-    pseudo_refresh: float = _f(
-        0.0,
-        "fraction of the run (0..1) after which the pseudo-labels are made again once: the network's "
-        "prediction of each training volume averaged with its propagated scribbles, scribbled voxels "
-        "kept (a self-training round; 0: never)",
-        min=0.0,
-        max=1.0,
-    )
     keep_largest: bool = _f(
         True,
         "prediction drops far-away blobs: the largest 3D component of all structures together and of each "

@@ -86,8 +86,6 @@ class PreparedCase:
     dense: np.ndarray
     drawn: np.ndarray | None = None
     pseudo: np.ndarray | None = None
-    #: (C, S, h, w) uint8 (probability x 255) of the propagated scribbles, kept for a self-training round
-    walk: np.ndarray | None = None
 
     def is_pseudo(self, row: int) -> bool:
         """Whether target row ``row`` holds pseudo-labels rather than the user's annotation."""

@@ -14,11 +14,9 @@ import numpy as np
 
 from ..config import PreprocessConfig, TrainConfig
 from ..data.dataset import Case, MaskSampler, PatchSampler, PreparedCase, prepare_case
-from ..data.slices import to_slices
 from ..errors import ConfigError, DataError
 from ..labels import IGNORE
 from .methods.base import StepData
-from .self_training import quantize
 from .validation import split_validation
 
 
@@ -136,17 +134,14 @@ def prepare_run(
     train_ids = [i for i in range(len(cases)) if i not in val_ids]
     info: tuple[str, ...] = ()
     pseudo: dict[int, np.ndarray] = {}
-    walks: dict[int, np.ndarray] | None = {} if pre.pseudo_refresh > 0 else None
     if pre.pseudo_labels:
         t0 = time.monotonic()
-        pseudo = pseudo_labels(cases, train_ids, pre, n_classes, walks)
+        pseudo = pseudo_labels(cases, train_ids, pre, n_classes)
         info = (
             f"pseudo-labels: the scribbles of {len(pseudo)} of {len(train_ids)} training volumes propagated "
             f"in {time.monotonic() - t0:.0f} s (--pseudo-labels false turns them off)",
         )
     prep = [prepare_case(c, pre, target_spacing, pseudo.get(i)) for i, c in enumerate(cases)]
-    for i, probs in (walks or {}).items():  # kept at the training grid, 1 byte per class and voxel
-        prep[i].walk = np.stack([quantize(to_slices(p, prep[i].geometry)) for p in probs])
     sampler = PatchSampler([prep[i] for i in train_ids], pre, annotated_only=True)
     mask_sampler = (
         MaskSampler([prepare_case(m, pre, target_spacing) for m in unpaired], pre) if unpaired else None
@@ -177,16 +172,11 @@ PSEUDO_LABEL_VOXELS = 150_000
 
 
 def pseudo_labels(
-    cases: Sequence[Case],
-    ids: Sequence[int],
-    pre: PreprocessConfig,
-    n_classes: int,
-    walks: dict[int, np.ndarray] | None = None,
+    cases: Sequence[Case], ids: Sequence[int], pre: PreprocessConfig, n_classes: int
 ) -> dict[int, np.ndarray]:
     """Dense pseudo-labels (class indices) of the scribbled ``cases[ids]``: their scribbles propagated.
 
-    Voxels less probable than ``pre.pseudo_confidence`` are ``IGNORE`` (not annotated). ``walks``, when
-    given, receives each volume's propagated probabilities (C, *shape), for a self-training round.
+    Voxels less probable than ``pre.pseudo_confidence`` are ``IGNORE`` (not annotated).
 
     Volumes with a dense mask need none; a volume whose scribbles cannot be propagated (no background
     or no structure scribbled) gets none and trains on its scribbles alone.
@@ -214,8 +204,6 @@ def pseudo_labels(
         if pre.pseudo_confidence > 0:
             labels[probs.max(0) < pre.pseudo_confidence] = IGNORE
         out[i] = labels
-        if walks is not None:
-            walks[i] = probs
     return out
 
 

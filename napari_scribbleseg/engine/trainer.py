@@ -44,7 +44,6 @@ from .run_data import (
     step_data,
 )
 from .schedule import RunLength, lr_factor
-from .self_training import refresh_pseudo_labels
 from .validation import decide_keep_largest, validate
 
 
@@ -204,8 +203,11 @@ class Trainer:
                 self.resume, self.method, self.config.method, self.class_names, self.target_spacing
             )
             self.step, self.epoch, self.target_spacing = point.step, point.epoch, point.target_spacing
-            self.best_loss, self.best_step = point.best_loss, point.best_step
-            self._best_state = point.best_state
+            self.best_loss, self.best_step, self._best_state = (
+                point.best_loss,
+                point.best_step,
+                point.best_state,
+            )
             point.restore_streams(self.rng)
             if point.plan is not None and point.plan.length == RunPlan.length_of(self.config):
                 self._plan = point.plan  # an unfinished run, resumed as it was: continue its plan
@@ -244,7 +246,6 @@ class Trainer:
         last_progress = last_preview = last_val = time.monotonic()
         step_time = None
         seen = stale = 0
-        refresh_at = self.pre.pseudo_refresh if self.pre.pseudo_labels else 0.0
         data = step_data(
             self.rng,
             self.step,
@@ -281,10 +282,6 @@ class Trainer:
             seen += cfg.batch_size * self.world
             dt = time.monotonic() - ts
             step_time = dt if step_time is None else 0.9 * step_time + 0.1 * dt
-            if refresh_at and fraction is not None and fraction >= refresh_at:  # once per fit
-                refresh_at, train = 0.0, [self.prepared[i] for i in self.train_ids]
-                conf = self.pre.pseudo_confidence
-                refresh_pseudo_labels(self.segmentor, train, self.device, self.amp, confidence=conf)
             now = time.monotonic()
             if not main:
                 continue
