@@ -93,7 +93,7 @@ class Trainer:
         self.config, self.choice = resolve_method(config or TrainConfig(), *choice_of)
         self.method_cls: type[TrainingMethod] = METHODS.get(self.config.method)
         self.method_options = method_config(self.config.method, method_options)
-        if self.pre.pseudo_labels and not self.method_cls.accepts_pseudo_labels:
+        if self.pre.pseudo_labels and not self.method_cls.takes_pseudo_labels(bool(unpaired_masks)):
             self.pre = dataclasses.replace(self.pre, pseudo_labels=False)
         self.class_names = tuple(class_names)
         self.n_classes = len(self.class_names)

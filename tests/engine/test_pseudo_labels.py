@@ -102,3 +102,15 @@ def test_isdnet_trains_with_pseudo_labels_as_its_real_label_maps(
     events = run_trainer(trainer)  # without pseudo-labels and masks it refuses (no real label maps)
     assert trainer.step == 3 and trainer.pre.pseudo_labels
     assert any("disc" in e.losses for e in events if hasattr(e, "losses"))
+
+
+def test_size_takes_pseudo_labels_only_without_unpaired_masks(tiny_cases, tiny_masks, classes, train_config):
+    pre = PreprocessConfig(patch_size=32, pseudo_labels=True)
+    for method, masks, takes in (
+        ("size", [], True),
+        ("size", tiny_masks, False),  # the masks' common bounds do better (docstring of SizeConstrained)
+        ("pce", tiny_masks, True),
+        ("isdnet", [], True),
+    ):
+        trainer = Trainer(tiny_cases, classes, train_config(method), preprocess=pre, unpaired_masks=masks)
+        assert trainer.pre.pseudo_labels is takes, (method, len(masks))

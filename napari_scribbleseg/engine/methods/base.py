@@ -104,10 +104,11 @@ class TrainingMethod:
     uses_unlabeled: ClassVar[bool] = False
     #: the method learns where structures end without background scribbles (e.g. from size bounds)
     learns_unscribbled_background: ClassVar[bool] = False
-    #: Whether propagated pseudo-labels (``PreprocessConfig.pseudo_labels``) may train it: a method that
-    #: reads dense masks as more than supervision (real label maps, size bounds) must not take them for
-    #: the user's masks.
-    accepts_pseudo_labels: ClassVar[bool] = True
+
+    @classmethod
+    def takes_pseudo_labels(cls, has_unpaired_masks: bool) -> bool:
+        """Whether propagated pseudo-labels (``PreprocessConfig.pseudo_labels``) train it in this run."""
+        return True
 
     def __init__(self, config: Any, ctx: MethodContext) -> None:
         self.config = config
