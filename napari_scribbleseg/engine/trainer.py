@@ -93,8 +93,10 @@ class Trainer:
         self.config, self.choice = resolve_method(config or TrainConfig(), *choice_of)
         self.method_cls: type[TrainingMethod] = METHODS.get(self.config.method)
         self.method_options = method_config(self.config.method, method_options)
+        self._pseudo_note: tuple[str, ...] = ()
         if self.pre.pseudo_labels and not self.method_cls.takes_pseudo_labels(bool(unpaired_masks)):
             self.pre = dataclasses.replace(self.pre, pseudo_labels=False)
+            self._pseudo_note = (f"pseudo-labels: not used by {self.config.method} with unpaired masks",)
         self.class_names = tuple(class_names)
         self.n_classes = len(self.class_names)
         if self.n_classes < 2:
@@ -180,7 +182,7 @@ class Trainer:
         self.prepared, self.train_ids, self.val_ids = run.prepared, run.train_ids, run.val_ids
         self.sampler, self.mask_sampler = run.sampler, run.mask_sampler
         self.unlabeled_sampler = run.unlabeled_sampler
-        self.setup_info = ((self.choice.note,) if self.choice else ()) + tuple(run.info)
+        self.setup_info = ((self.choice.note,) if self.choice else ()) + self._pseudo_note + tuple(run.info)
         if self.method is None:
             self._build_method()
         self._prepared = True

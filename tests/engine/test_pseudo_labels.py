@@ -114,3 +114,6 @@ def test_size_takes_pseudo_labels_only_without_unpaired_masks(tiny_cases, tiny_m
     ):
         trainer = Trainer(tiny_cases, classes, train_config(method), preprocess=pre, unpaired_masks=masks)
         assert trainer.pre.pseudo_labels is takes, (method, len(masks))
+        trainer._setup()
+        said = any("not used by size with unpaired masks" in line for line in trainer.setup_info)
+        assert said is (not takes), (method, trainer.setup_info)

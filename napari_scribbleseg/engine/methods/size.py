@@ -312,8 +312,8 @@ class SizeConstrained(TrainingMethod):
         if c.volume and data.cases and not self.bounds(data).volumes:  # say so now, not after the warm-up
             raise ConfigError(
                 "size: volume=true constrains each volume to its true size (004 Sec. 4.4), which "
-                "needs dense masks of the training volumes (--full-masks) or their pseudo-labels "
-                "(--pseudo-labels true: the propagated size stands in); none were given"
+                "needs dense masks of the training volumes (--full-masks) or, without unpaired masks, "
+                "their pseudo-labels (--pseudo-labels true: the propagated size stands in); none were given"
             )
         opt = self.optimizers["segmentor"]
         opt.zero_grad(set_to_none=True)
