@@ -68,7 +68,9 @@ class Autosaver(QObject):
         self.viewer, self.class_names = viewer, class_names
         self.store = store or RecoveryStore()
         self.paused: set[str] = set()
-        self._edited: dict[int, float] = {}  # id(layer) -> time.time() of its last edit
+        # layer name -> time.time() of its last edit; names, not identities: a dock opened from the Plugins
+        # menu sees napari's public-API proxies, a new wrapper at each access (layers.same_layer)
+        self._edited: dict[str, float] = {}
         self._watched: list[Any] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scribbleseg-autosave")
         self._timer = QTimer(self)
@@ -78,23 +80,23 @@ class Autosaver(QObject):
 
     def watch(self, layer: Any) -> None:
         """Autosave ``layer`` when it is a Labels layer that gets painted or replaced."""
-        if L.is_labels(layer) and all(la is not layer for la in self._watched):
+        if L.is_labels(layer) and not any(L.same_layer(la, layer) for la in self._watched):
             layer.events.paint.connect(self._on_edit)
             layer.events.data.connect(self._on_edit)
             self._watched.append(layer)
 
     def unwatch(self, layer: Any) -> None:
         """Stop watching ``layer`` (removed from the viewer)."""
-        if any(la is layer for la in self._watched):
+        if any(L.same_layer(la, layer) for la in self._watched):
             self._disconnect(layer)
-            self._watched = [la for la in self._watched if la is not layer]
+            self._watched = [la for la in self._watched if not L.same_layer(la, layer)]
 
     def _disconnect(self, layer: Any) -> None:
         for emitter in (layer.events.paint, layer.events.data):
             emitter.disconnect(self._on_edit)
 
     def _on_edit(self, event: Any) -> None:
-        self._edited[id(event.source)] = time.time()
+        self._edited[event.source.name] = time.time()
         self._timer.start()  # restarted by every stroke: saves once painting pauses
 
     def save_now(self) -> Future | None:
@@ -107,7 +109,7 @@ class Autosaver(QObject):
             if key is None or key in self.paused:
                 continue
             layers = annotation_layers(self.viewer.layers, image)
-            edited = [(la, kind) for la, kind in layers if id(la) in self._edited]
+            edited = [(la, kind) for la, kind in layers if la.name in self._edited]
             if not edited:
                 continue
             geom = L.geometry_of(image)
@@ -118,12 +120,12 @@ class Autosaver(QObject):
                     np.array(la.data, copy=True),
                     geom,
                     L.class_names_of(la) or self.class_names(),
-                    self._edited.pop(id(la)),
+                    self._edited.pop(la.name),
                 )
                 for la, kind in edited
                 if np.any(np.asarray(la.data))  # an erased layer leaves the entry
             ]
-            keep = [la.name for la, _ in layers if all(la is not e for e, _ in edited)]
+            keep = [la.name for la, _ in layers if all(not L.same_layer(la, e) for e, _ in edited)]
             future = self._executor.submit(self._write, key, str(source), image.name, snapshots, keep)
         return future
 
@@ -195,7 +197,7 @@ class RecoveryOffer(QFrame):
     def drop(self, layer: Any) -> None:
         """Withdraw the offer for image ``layer`` (removed from the viewer); its copies stay on disk."""
         for name, (image, entry) in list(self.offers.items()):
-            if image is layer:
+            if L.same_layer(image, layer):
                 del self.offers[name]
                 self.autosaver.paused.discard(entry.key)
         self._update()

@@ -156,3 +156,29 @@ def test_the_widget_autosaves_scribbles_and_offers_them_when_the_image_opens_aga
     widget3.recovery.discard()
     assert widget3.recovery.isHidden() and store.entry(key) is None
     assert "case01 scribbles" not in viewer3.layers
+
+
+@pytest.mark.slow
+def test_a_dock_opened_from_the_plugins_menu_autosaves_too(
+    make_napari_viewer, qtbot, image_file, monkeypatch
+):
+    """Through napari's public-API proxies every layer access is a new wrapper: edits are kept by name."""
+    pytest.importorskip("pytestqt")
+    from napari_scribbleseg._napari import autosave
+    from napari_scribbleseg._napari._display import ensure_display
+
+    if not ensure_display():
+        pytest.skip("napari's canvas needs a display: install Xvfb")
+    monkeypatch.setattr(autosave, "AUTOSAVE_DELAY_S", 0.05)
+    store, key = RecoveryStore(), source_key(str(image_file))
+    viewer = make_napari_viewer()
+    viewer.open(str(image_file), plugin="napari-scribbleseg")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-scribbleseg", "Scribble segmentation")
+    qtbot.waitUntil(lambda: widget.ready, timeout=60_000)
+    widget.data.classes_edit.setText(",".join(CLASSES))
+    widget.data.classes_edit.editingFinished.emit()
+    layer = widget.data.new_scribble_layer()
+    layer.brush_size = 1
+    layer.paint((1, 2, 3), 3)
+    qtbot.waitUntil(lambda: store.entry(key) is not None, timeout=10_000)
+    assert [la["name"] for la in store.entry(key).layers] == ["case01 scribbles"]

@@ -124,3 +124,24 @@ def test_a_dock_opened_from_the_plugins_menu_trains_each_layer_once(make_napari_
     assert [(s.image.name, [la.name for la in s.scribbles]) for s in sets] == [
         ("cardiac", ["cardiac scribbles"])
     ]
+
+
+def test_the_3d_view_works_from_a_dock_opened_from_the_plugins_menu(make_napari_viewer, qtbot):
+    """The 3D view shows the prediction alone and restores the layers, through the proxies too."""
+    from napari_scribbleseg._napari import layers as L
+
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-scribbleseg", "cardiac")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-scribbleseg", "Scribble segmentation")
+    qtbot.waitUntil(lambda: widget.ready, timeout=TIMEOUT_MS)
+    names = ("background", "RV", "MYO", "LV")
+    pred = L.new_labels(
+        viewer, viewer.layers["cardiac"], "cardiac prediction", "mask", names, prediction=True
+    )
+    pred.data[5, 50:60, 50:60] = 2
+    widget.view.set_3d(True)
+    assert viewer.dims.ndisplay == 3
+    assert [la.name for la in viewer.layers if la.visible] == ["cardiac prediction"]
+    widget.view.set_3d(False)
+    assert viewer.dims.ndisplay == 2
+    assert viewer.layers["cardiac"].visible and viewer.layers["cardiac scribbles"].visible

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout
 
+from .. import layers as L
 from .base import notify_error
 from .data import DataPanel
 
@@ -45,7 +46,9 @@ class ViewPanel(QGroupBox):
         self.viewer, self.data = viewer, data
         self.suggestions: list[Suggestion] = []
         self._next = 0
-        self._saved: tuple[int, dict[int, tuple[Any, bool]]] | None = None  # ndisplay, id -> (layer, visible)
+        self._saved: tuple[int, dict[str, tuple[Any, bool]]] | None = (
+            None  # ndisplay, name -> (layer, visible)
+        )
         layout = QVBoxLayout(self)
         self.view3d_btn = QPushButton("3D view of the prediction")
         self.view3d_btn.setCheckable(True)
@@ -87,16 +90,17 @@ class ViewPanel(QGroupBox):
                 notify_error("no prediction to show in 3D: Train or Predict first")
                 self.view3d_btn.setChecked(False)
                 return
-            visible = {id(la): (la, bool(la.visible)) for la in self.viewer.layers}
+            # by name: through napari's public-API proxies each access is a new wrapper (layers.same_layer)
+            visible = {la.name: (la, bool(la.visible)) for la in self.viewer.layers}
             self._saved = (int(self.viewer.dims.ndisplay), visible)
             for la in self.viewer.layers:
-                la.visible = la is prediction
+                la.visible = L.same_layer(la, prediction)
             self.viewer.dims.ndisplay = 3
             self.viewer.reset_view()
         elif not on and self._saved is not None:
             ndisplay, visible = self._saved
             self._saved = None
-            current = {id(la) for la in self.viewer.layers}
+            current = {la.name for la in self.viewer.layers}
             for key, (la, was) in visible.items():
                 if key in current:
                     la.visible = was
