@@ -30,6 +30,35 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def check_format_header(
+    content: Any,
+    *,
+    where: str | Path,
+    folder: str | Path,
+    format_name: str,
+    kind: str,
+    max_version: int,
+    error: type[Exception],
+    missing_version: Any = None,
+) -> int:
+    """Check the header every project JSON file starts with; return its ``format_version``.
+
+    ``content`` must be a JSON object whose ``format`` is ``format_name`` and whose ``format_version``
+    (``missing_version`` when absent) is a whole number from 1 to ``max_version``. Errors are ``error``
+    naming ``where`` (the file) or ``folder``; ``kind`` says what the folder should be ("model", ...).
+    """
+    if not isinstance(content, dict):
+        raise error(f"{where}: expected a JSON object, got {type(content).__name__}")
+    if content.get("format") != format_name:
+        raise error(f"{folder}: not a napari-scribbleseg {kind} (format {content.get('format')!r})")
+    version = content.get("format_version", missing_version)
+    if not _is_int(version) or version < 1:
+        raise error(f"{where}: format_version must be a whole number of 1 or more, got {version!r}")
+    if version > max_version:
+        raise error(f"{folder}: written by a newer napari-scribbleseg (format {version}); please upgrade")
+    return version
+
+
 def check_meta(folder: str | Path, meta: Any, format_name: str, format_version: int) -> dict[str, Any]:
     """Check a parsed ``meta.json`` of model folder ``folder``; return it.
 
@@ -43,17 +72,16 @@ def check_meta(folder: str | Path, meta: Any, format_name: str, format_version: 
     def bad(field: str, problem: str) -> CheckpointError:
         return CheckpointError(f"{where}: {field} {problem}")
 
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{where}: expected a JSON object, got {type(meta).__name__}")
-    if meta.get("format") != format_name:
-        raise CheckpointError(f"{folder}: not a napari-scribbleseg model (format {meta.get('format')!r})")
-    version = meta.get("format_version", 0)
-    if not _is_int(version) or version < 1:
-        raise bad("format_version", f"must be a whole number of 1 or more, got {version!r}")
-    if version > format_version:
-        raise CheckpointError(
-            f"{folder}: written by a newer napari-scribbleseg (format {version}); please upgrade"
-        )
+    check_format_header(
+        meta,
+        where=where,
+        folder=folder,
+        format_name=format_name,
+        kind="model",
+        max_version=format_version,
+        error=CheckpointError,
+        missing_version=0,
+    )
     names = meta.get("class_names")
     if (
         not isinstance(names, list)

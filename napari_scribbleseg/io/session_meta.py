@@ -16,6 +16,7 @@ from typing import Any
 
 from ..config import PreprocessConfig, TrainConfig, from_dict
 from ..errors import ConfigError, DataError
+from .model_meta import _is_int, check_format_header
 
 FORMAT = "napari-scribbleseg-session"
 FORMAT_VERSION = 1
@@ -113,10 +114,6 @@ class SessionSpec:
 
 
 # -- checks ---------------------------------------------------------------------------------------
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def _inside(folder: Path, relative: Any) -> bool:
     """Whether ``relative`` is a relative path that stays inside ``folder``."""
     if not isinstance(relative, str) or not relative or Path(relative).is_absolute() or "\\" in relative:
@@ -227,15 +224,15 @@ def check_session_json(folder: str | Path, content: Any) -> SessionSpec:
     def bad(name: str, problem: str) -> DataError:
         return DataError(f"{where}: {name} {problem}")
 
-    if not isinstance(content, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(content).__name__}")
-    if content.get("format") != FORMAT:
-        raise DataError(f"{folder}: not a napari-scribbleseg session (format {content.get('format')!r})")
-    version = content.get("format_version")
-    if not _is_int(version) or version < 1:
-        raise bad("format_version", f"must be a whole number of 1 or more, got {version!r}")
-    if version > FORMAT_VERSION:
-        raise DataError(f"{folder}: written by a newer napari-scribbleseg (format {version}); please upgrade")
+    check_format_header(
+        content,
+        where=where,
+        folder=folder,
+        format_name=FORMAT,
+        kind="session",
+        max_version=FORMAT_VERSION,
+        error=DataError,
+    )
     classes, colours = content.get("classes"), content.get("colours", [])
     if (
         not isinstance(classes, list)
