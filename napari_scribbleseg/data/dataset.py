@@ -159,7 +159,9 @@ class Batch:
     ``image`` (B, 1, P, P); ``targets`` (A, B, P, P) int64 with ``IGNORE``; ``dense`` (A, B) bool: which
     targets are dense masks; ``valid`` (B, P, P) bool: pixels that come from inside the slice.
     ``source`` (B, 2) numpy: (case, slice) each patch was cut from, in the sampler's case order;
-    ``area_scale`` (B,) tensor: patch pixels per slice pixel (augmentation zooms areas).
+    ``area_scale`` (B,) tensor: patch pixels per slice pixel (augmentation zooms areas);
+    ``pseudo`` (A, B) bool: which targets are propagated pseudo-labels rather than the user's (``None``:
+    none).
     """
 
     image: object
@@ -168,6 +170,7 @@ class Batch:
     valid: object
     source: np.ndarray | None = None
     area_scale: object = None
+    pseudo: object = None
 
 
 def _crop(arr: np.ndarray, cy: int, cx: int, size: int, fill: float) -> np.ndarray:
@@ -229,13 +232,15 @@ class PatchSampler:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Un-augmented crops.
 
-        Returns image (n, R, R), targets (A, n, R, R), dense (A, n), valid (n, R, R) and source (n, 2).
+        Returns image (n, R, R), targets (A, n, R, R), dense (A, n), valid (n, R, R), source (n, 2) and
+        pseudo (A, n).
         """
         a = max(self.n_annotators, 1)
         imgs = np.empty((n, self.crop, self.crop), np.float32)
         tgts = np.full((a, n, self.crop, self.crop), IGNORE, np.int8)
         valid = np.empty((n, self.crop, self.crop), np.float32)
         dense = np.zeros((a, n), bool)
+        pseudo = np.zeros((a, n), bool)
         source = np.zeros((n, 2), np.int64)
         for k, j in enumerate(rng.integers(0, len(self.index), size=n)):
             ci, si, (y0, y1, x0, x1) = self.index[j]
@@ -250,13 +255,15 @@ class PatchSampler:
             if na:
                 tgts[:na, k] = _crop(c.targets[:, si], cy, cx, self.crop, IGNORE)
                 dense[:na, k] = c.dense
-        return imgs, tgts, dense, valid, source
+                if c.pseudo is not None:
+                    pseudo[:na, k] = c.pseudo
+        return imgs, tgts, dense, valid, source, pseudo
 
     def sample(self, n: int, rng: np.random.Generator, device, generator=None, augment: bool = True) -> Batch:
         """An augmented batch of ``n`` patches on ``device``."""
         import torch
 
-        imgs, tgts, dense, valid, source = self.sample_numpy(n, rng)
+        imgs, tgts, dense, valid, source, pseudo = self.sample_numpy(n, rng)
         image = torch.from_numpy(imgs).to(device)[:, None]
         target = torch.from_numpy(tgts).to(device).float()  # (A, n, R, R)
         valid_t = torch.from_numpy(valid).to(device)[:, None]
@@ -267,7 +274,13 @@ class PatchSampler:
         # one patch pixel spans |det A| (crop/size)^2 slice pixels (A: theta's linear part)
         area_scale = 1.0 / (torch.linalg.det(theta[:, :, :2].float()).abs() * (self.crop / self.size) ** 2)
         return Batch(
-            image, target.long(), torch.from_numpy(dense).to(device), valid_t[:, 0] > 0.5, source, area_scale
+            image,
+            target.long(),
+            torch.from_numpy(dense).to(device),
+            valid_t[:, 0] > 0.5,
+            source,
+            area_scale,
+            torch.from_numpy(pseudo).to(device),
         )
 
 

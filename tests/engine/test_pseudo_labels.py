@@ -55,6 +55,25 @@ def test_a_run_with_pseudo_labels_trains(tiny_volume, scribbles_from, train_conf
     assert trainer.metadata()["preprocess"]["pseudo_labels"] is True
 
 
+def test_the_crf_term_acts_where_only_pseudo_labels_are(tiny_volume, scribbles_from, train_config):
+    """Dense pseudo-rows must not empty Ω_U: the regularisers shape every pixel the user did not label."""
+    from napari_scribbleseg.data.dataset import PatchSampler
+    from napari_scribbleseg.engine.methods.base import RegularisedMethod
+
+    cases, _ = _cases(tiny_volume, scribbles_from, n=2)
+    pre = PreprocessConfig(patch_size=32, pseudo_labels=True)
+    run = prepare_run(cases, [], [], pre, 1.5, train_config("crf", val_fraction=0.0), 3)
+    sampler = PatchSampler(run.prepared, pre, annotated_only=True)
+    batch = sampler.sample(6, np.random.default_rng(0), "cpu", augment=False)
+    assert batch.pseudo.tolist() == [[False] * 6, [True] * 6]
+    pseudo_covers = (batch.targets[1] != IGNORE) & batch.valid
+    user = batch.targets[0] != IGNORE
+    omega_u = RegularisedMethod.unannotated(batch)
+    assert pseudo_covers.sum() > 0.95 * batch.valid.sum()  # dense, up to the warp's border
+    assert (omega_u == (batch.valid & ~user)).all()
+    assert omega_u.sum() > 0.5 * batch.valid.sum()  # scribbles are thin: most of the patch is regularised
+
+
 def test_uncertain_voxels_stay_unannotated(tiny_volume, scribbles_from, train_config):
     cases, _ = _cases(tiny_volume, scribbles_from, n=2)
     rows = {}

@@ -290,8 +290,15 @@ class RegularisedMethod(TrainingMethod):
 
     @staticmethod
     def unannotated(batch: Batch) -> torch.Tensor:
-        """Ω_U (B, H, W): pixels inside the image that no annotator labelled (003 Sec. 2.2)."""
-        return batch.valid & ~(batch.targets != IGNORE).any(dim=0)
+        """Ω_U (B, H, W): pixels inside the image that no annotator labelled (003 Sec. 2.2).
+
+        Propagated pseudo-labels do not count as labelled: they are a guess that the regularisers
+        should still shape (were they to count, their dense rows would leave Ω_U empty).
+        """
+        labelled = batch.targets != IGNORE
+        if batch.pseudo is not None:
+            labelled = labelled & ~batch.pseudo[:, :, None, None]
+        return batch.valid & ~labelled.any(dim=0)
 
     def train_step(self, batch: Batch, data: StepData) -> dict[str, float]:
         """Scribble loss + regularisers; one update of :attr:`updated_networks`."""
