@@ -144,7 +144,13 @@ class TrainConfig:
     val_fraction: float = _f(
         0.1, "fraction of training volumes held out for validation (0 = none)", min=0.0, max=0.9
     )
-    val_every: float = _f(30.0, "seconds between validations (also checkpoints)", min=0.0, max=1e6)
+    val_every: float = _f(
+        30.0,
+        "seconds between validations (also checkpoints); longer where validating would take over 5 percent "
+        "of the time",
+        min=0.0,
+        max=1e6,
+    )
     patience: int = _f(
         8, "early stopping: validations without improvement before stopping (0 = never)", min=0, max=10**6
     )

@@ -44,7 +44,7 @@ from .run_data import (
     step_data,
 )
 from .schedule import RunLength, lr_factor
-from .validation import decide_keep_largest, validate
+from .validation import decide_keep_largest, validate, validation_interval
 
 
 class Trainer:
@@ -300,7 +300,7 @@ class Trainer:
             if not self.val_ids and self.out_dir is not None and now - last_val >= cfg.val_every:
                 last_val = now  # nothing to select on: keep the last state, so a crash loses little
                 yield self._saved(t0, best=False)
-            if self.val_ids and now - last_val >= cfg.val_every:
+            if self.val_ids and now - last_val >= validation_interval(cfg.val_every, self._val_seconds):
                 ev = yield from self._validate_and_checkpoint(t0)
                 last_val = time.monotonic()
                 if cfg.patience and ev is not None:

@@ -7,7 +7,13 @@ import torch
 
 from napari_scribbleseg.data.dataset import Case, PreparedCase
 from napari_scribbleseg.data.slices import SliceGeometry
-from napari_scribbleseg.engine.validation import decide_keep_largest, split_validation, validate
+from napari_scribbleseg.engine.validation import (
+    VALIDATION_SHARE,
+    decide_keep_largest,
+    split_validation,
+    validate,
+    validation_interval,
+)
 from napari_scribbleseg.inference.postprocess import KeepLargest
 from napari_scribbleseg.labels import IGNORE
 
@@ -157,3 +163,11 @@ def test_keep_largest_decision_puts_the_weights_back():
     decide_keep_largest(wrapped, [pc], 2, torch.device("cpu"), None, {f"net.{k}": v for k, v in best.items()})
     for k, v in net.state_dict().items():
         assert torch.equal(v, before[k])
+
+
+def test_slow_validations_are_spaced_to_a_small_share_of_the_run():
+    assert validation_interval(30.0, 0.5) == 30.0  # fast: the user's interval
+    slow = validation_interval(30.0, 5.5)  # 6 cine volumes on 2 CPU cores
+    assert slow > 30.0
+    assert abs(5.5 / (slow + 5.5) - VALIDATION_SHARE) < 1e-9
+    assert validation_interval(300.0, 5.5) == 300.0
