@@ -287,8 +287,10 @@ class PatchSampler:
 class MaskSampler:
     """Draws augmented patches of unpaired masks (the real samples of the adversarial prior, 001 Sec. III).
 
-    Patches are centred like the supervised ones: inside the dilated bounding box of the structures (or
-    anywhere in the middle of slices without structure), at the run's in-plane spacing.
+    Patches are centred like the supervised ones, so that the discriminator cannot tell real from fake by
+    where the patch lies: a fraction ``pre.context_patches`` anywhere in the slice (as the supervised
+    context patches, whose predictions are its fake samples), the rest inside the dilated bounding box of
+    the structures (or in the middle of slices without structure), at the run's in-plane spacing.
     """
 
     def __init__(self, masks: Sequence[PreparedCase], pre: PreprocessConfig, margin: float = 0.25) -> None:
@@ -323,6 +325,8 @@ class MaskSampler:
         crops = np.empty((1, n, self.crop, self.crop), np.int8)
         for k, j in enumerate(rng.integers(0, len(self.index), size=n)):
             mi, si, (y0, y1, x0, x1) = self.index[j]
+            if rng.random() < self.pre.context_patches:
+                y0, y1, x0, x1 = 0, self.masks[mi].shape[1] - 1, 0, self.masks[mi].shape[2] - 1
             cy, cx = int(rng.integers(y0, y1 + 1)), int(rng.integers(x0, x1 + 1))
             crops[0, k] = _crop(self.masks[mi][si], cy, cx, self.crop, 0)
         theta = random_thetas(n, rng, self.pre, self.crop, augment).to(device)  # same augmentation law

@@ -8,6 +8,7 @@ import pytest
 from napari_scribbleseg.config import PreprocessConfig
 from napari_scribbleseg.data.dataset import (
     Case,
+    MaskSampler,
     PatchSampler,
     PreparedCase,
     enclosed_background,
@@ -88,6 +89,23 @@ def test_patches_centre_on_what_was_drawn_not_the_implied_background():
     assert box == (16, 48, 14, 46)  # the ring's bounding box, not the whole slice
     off = prepare_case(Case(img, (1, 1, 5), [s]), PreprocessConfig(enclosed_background=False), 1.0)
     assert (off.targets[0, 0] == 0).sum() == (t == 0).sum()
+
+
+def test_unpaired_mask_patches_are_centred_like_the_supervised_ones():
+    """Context patches away from the structures exist for real masks too (else their absence marks fakes)."""
+    mask = np.zeros((160, 160, 2), np.uint8)
+    mask[70:90, 70:90] = 1  # a small structure in a large slice
+    img = np.zeros(mask.shape, np.float32)
+    pc = prepare_case(Case(img, (1, 1, 5), [], mask), PreprocessConfig(patch_size=32), 1.0)
+
+    def empty_share(context: float) -> float:
+        pre = PreprocessConfig(patch_size=32, context_patches=context, rotation_degrees=0, scale_range=0)
+        crops = MaskSampler([pc], pre).sample(200, np.random.default_rng(0), "cpu")
+        return float((crops.flatten(1).amax(1) == 0).float().mean())
+
+    assert empty_share(0.0) == 0.0  # centred at the structure: always in view
+    assert 0.15 < empty_share(0.3) < 0.45  # the context share lands mostly beside it
+    assert empty_share(1.0) > 0.5
 
 
 def test_patch_area_scale_predicts_sizes_in_zoomed_patches():
