@@ -129,6 +129,13 @@ class TrainConfig:
         20.0, "period of the cyclical schedule in epochs (001 Sec. III-C: 20)", min=1e-3, max=1e6
     )
     weight_decay: float = _f(1e-4, "Adam weight decay", min=0.0, max=1.0)
+    pseudo_dice_weight: float = _f(
+        0.0,
+        "weight of a soft Dice loss on the pseudo-labels, next to their cross-entropy (DMPLS supervises its "
+        "pseudo-labels with Dice)",
+        min=0.0,
+        max=100.0,
+    )
     width: int = _f(16, "channels of the first network level (doubles per level)", min=2, max=256)
     depth: int = _f(5, "network levels (4 poolings)", min=2, max=8)
     seed: int = _f(0, "random seed")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 
 from napari_scribbleseg.config import PreprocessConfig
 from napari_scribbleseg.data.dataset import Case
@@ -136,3 +139,36 @@ def test_size_takes_pseudo_labels_only_without_unpaired_masks(tiny_cases, tiny_m
         trainer._setup()
         said = any("not used by size with unpaired masks" in line for line in trainer.setup_info)
         assert said is (not takes), (method, trainer.setup_info)
+
+
+def test_pseudo_dice_weight_adds_a_dice_term_on_the_pseudo_rows_only(
+    tiny_volume, scribbles_from, train_config
+):
+    """``pseudo_dice_weight`` adds weight · soft Dice of the pseudo patches; the user's rows are unchanged."""
+    import torch
+
+    from napari_scribbleseg.data.dataset import PatchSampler
+    from napari_scribbleseg.engine.methods import METHODS
+    from napari_scribbleseg.engine.methods.base import MethodContext
+    from napari_scribbleseg.losses import soft_dice_loss
+
+    cases, _ = _cases(tiny_volume, scribbles_from, n=2)
+    pre = PreprocessConfig(patch_size=32, pseudo_labels=True)
+    run = prepare_run(cases, [], [], pre, 1.5, train_config("pce", val_fraction=0.0), 3)
+    batch = PatchSampler(run.prepared, pre, annotated_only=True).sample(
+        4, np.random.default_rng(0), "cpu", augment=False
+    )
+    torch.manual_seed(0)
+    logits = torch.randn(4, 3, 32, 32)
+
+    def loss(weight: float, b=batch) -> float:
+        cfg = train_config("pce", pseudo_dice_weight=weight)
+        ctx = MethodContext(3, cfg, pre, torch.device("cpu"), None)
+        method = METHODS.get("pce")(METHODS.get("pce").Config(), ctx)
+        return float(method.supervised_loss(logits, b))
+
+    dice = float(soft_dice_loss(torch.softmax(logits, 1), batch.targets[1]))
+    assert dice > 0.1
+    assert loss(2.0) - loss(0.0) == pytest.approx(2.0 * dice, rel=1e-5)
+    user_only = dataclasses.replace(batch, pseudo=torch.zeros_like(batch.pseudo))
+    assert loss(2.0, user_only) == pytest.approx(loss(0.0, user_only))
