@@ -6,6 +6,8 @@ HD95 per structure on patients the run never trained on (checkpoints are selecte
 - ``cohort``: the scribbles of patients 021-080 -> predict 081-100 (15 min, every method);
 - ``cohort-masks``: the scribbles of 021-050 + the dense masks of 051-080 as unpaired masks -> 081-100
   (the methods that use unpaired masks, and ``pce`` as the control);
+- ``cohort-mixed`` (a diagnostic): the cohort's sizes, but train and test patients drawn from every
+  diagnosis block of ACDC (patients 1-15 of each block of 20 train, 16-20 test);
 - ``interactive``: one volume alone (expert scribbles on 3 slices), 60 s, predict that volume; 20
   volumes, one per patient 081-100, end-diastole and end-systole alternating (``--all-frames``: all 40).
   The pseudo-method ``propagate`` runs ``scribbleseg propagate`` (no training) on the same scribbles.
@@ -43,8 +45,14 @@ PROTOCOLS = {
     "cohort": (900, "pce,wpce,crf,unetd,aag,attenscribble,size", range(21, 81), None),
     "cohort-masks": (900, "pce,aag,unetd,isdnet,size", range(21, 51), range(51, 81)),
     "interactive": (60, "propagate,crf", None, None),
+    # ACDC numbers its patients by diagnosis in blocks of 20 (021-040 HCM, 041-060 MINF, 061-080 NOR,
+    # 081-100 abnormal RV), so the protocols above test on a diagnosis none of the training patients has;
+    # this diagnostic keeps the cohort's sizes (60 scribbled patients, 20 new ones) but draws both from
+    # every block: patients 1-15 of each block train, 16-20 test
+    "cohort-mixed": (900, "crf", [p for p in range(21, 101) if (p - 1) % 20 < 15], None),
 }
 TEST_PATIENTS = range(81, 101)
+MIXED_TEST_PATIENTS = [p for p in range(21, 101) if (p - 1) % 20 >= 15]
 
 
 def cli(args: list[str], log: Path | None = None) -> str:
@@ -236,7 +244,8 @@ def run_protocol(protocol: str, method: str, args: argparse.Namespace, data: Pat
             runs.append(row)
     else:
         scribbled_patients, mask_patients = PROTOCOLS[protocol][2], PROTOCOLS[protocol][3]
-        test = [f for f in images if patient(f) in TEST_PATIENTS][: args.test or None]
+        tested = MIXED_TEST_PATIENTS if protocol == "cohort-mixed" else TEST_PATIENTS
+        test = [f for f in images if patient(f) in tested][: args.test or None]
         train = link_folder(run_dir / "train_images", [f for f in images if patient(f) in scribbled_patients])
         test_dir = link_folder(run_dir / "test_images", test)
         truth = link_folder(run_dir / "truth", [data / "labels" / f.name for f in test])
@@ -298,7 +307,11 @@ def markdown(rows: list[dict], flags: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--protocol", default="interactive", help="cohort, cohort-masks, interactive (comma list)")
+    p.add_argument(
+        "--protocol",
+        default="interactive",
+        help="cohort, cohort-masks, cohort-mixed, interactive (comma list)",
+    )
     p.add_argument("--methods", default=None, help="comma list (default: the protocol's)")
     p.add_argument("--budget", type=float, default=None, help="seconds (default: 900 cohort, 60 interactive)")
     p.add_argument("--volumes", type=int, default=None, help="interactive: only the first N volumes")

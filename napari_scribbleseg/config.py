@@ -66,7 +66,13 @@ class PreprocessConfig:
     )
     flips: bool = _f(False, "random flips in augmentation (off: left/right matters in cardiac/abdominal MRI)")
     rotation_degrees: float = _f(20.0, "max random in-plane rotation of augmentation", min=0.0, max=180.0)
-    scale_range: float = _f(0.15, "random zoom of augmentation, +- fraction", min=0.0, max=0.9)
+    scale_range: float = _f(
+        0.3,
+        "random zoom of augmentation, +- fraction (0.3 as nnU-Net's 0.7-1.4; real cine MRI cohort, crf, "
+        "15 min on 2 CPU cores: 0.832 mean Dice against 0.823 with 0.15)",
+        min=0.0,
+        max=0.9,
+    )
     context_patches: float = _f(
         0.3,
         "fraction of training patches centred anywhere in the slice (the rest in the annotated region)",
