@@ -16,25 +16,29 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from napari_scribbleseg.errors import DataError, LabelError
+from napari_scribbleseg.metrics import confusion_matrix
+
 DEFAULT_LABELS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "acdc-dev" / "labels"
 NAMES = ("background", "RV", "MYO", "LV")
 
 
 def confusion(pred_dir: Path, labels: Path) -> np.ndarray:
-    """(4, 4) counts, rows the true class, columns the predicted one."""
+    """(4, 4) counts summed over the folder's volumes, rows the true class, columns the predicted one."""
     counts = np.zeros((4, 4), np.int64)
     files = sorted(pred_dir.glob("*.nii.gz"))
     if not files:
         raise SystemExit(f"{pred_dir}: no .nii.gz predictions")
     for f in files:
-        pred = np.asarray(nib.load(f).dataobj).astype(np.int64)
         truth_file = labels / f.name
         if not truth_file.is_file():
             raise SystemExit(f"{truth_file}: no mask for the prediction {f}")
-        truth = np.asarray(nib.load(truth_file).dataobj).astype(np.int64)
-        if pred.shape != truth.shape:
-            raise SystemExit(f"{f}: shape {pred.shape} differs from its mask's {truth.shape}")
-        counts += np.bincount((truth * 4 + np.clip(pred, 0, 3)).ravel(), minlength=16).reshape(4, 4)
+        pred = np.asarray(nib.load(f).dataobj)
+        truth = np.asarray(nib.load(truth_file).dataobj)
+        try:
+            counts += confusion_matrix(pred, truth, len(NAMES))
+        except (DataError, LabelError) as exc:
+            raise SystemExit(f"{f}: {exc}") from None
     return counts
 
 

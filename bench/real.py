@@ -40,19 +40,23 @@ DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "acdc-dev"
 STRUCTURES = ("RV", "MYO", "LV")
 CLASSES = "background,RV,MYO,LV"
 PROTOCOLS = {
-    # name: (default budget s, default methods, scribbled patients, unpaired-mask patients)
+    # name: (default budget s, default methods, scribbled patients, unpaired-mask patients, test patients)
     # isdnet's confidence network needs real label maps (unpaired or dense masks): cohort-masks only
-    "cohort": (900, "pce,wpce,crf,unetd,aag,attenscribble,size", range(21, 81), None),
-    "cohort-masks": (900, "pce,aag,unetd,isdnet,size", range(21, 51), range(51, 81)),
-    "interactive": (60, "propagate,crf", None, None),
+    "cohort": (900, "pce,wpce,crf,unetd,aag,attenscribble,size", range(21, 81), None, range(81, 101)),
+    "cohort-masks": (900, "pce,aag,unetd,isdnet,size", range(21, 51), range(51, 81), range(81, 101)),
+    "interactive": (60, "propagate,crf", None, None, None),  # the volumes of scribbles-3-slices/
     # ACDC numbers its patients by diagnosis in blocks of 20 (021-040 HCM, 041-060 MINF, 061-080 NOR,
     # 081-100 abnormal RV), so the protocols above test on a diagnosis none of the training patients has;
     # this diagnostic keeps the cohort's sizes (60 scribbled patients, 20 new ones) but draws both from
     # every block: patients 1-15 of each block train, 16-20 test
-    "cohort-mixed": (900, "crf", [p for p in range(21, 101) if (p - 1) % 20 < 15], None),
+    "cohort-mixed": (
+        900,
+        "crf",
+        [p for p in range(21, 101) if (p - 1) % 20 < 15],
+        None,
+        [p for p in range(21, 101) if (p - 1) % 20 >= 15],
+    ),
 }
-TEST_PATIENTS = range(81, 101)
-MIXED_TEST_PATIENTS = [p for p in range(21, 101) if (p - 1) % 20 >= 15]
 
 
 def cli(args: list[str], log: Path | None = None) -> str:
@@ -243,8 +247,7 @@ def run_protocol(protocol: str, method: str, args: argparse.Namespace, data: Pat
             )
             runs.append(row)
     else:
-        scribbled_patients, mask_patients = PROTOCOLS[protocol][2], PROTOCOLS[protocol][3]
-        tested = MIXED_TEST_PATIENTS if protocol == "cohort-mixed" else TEST_PATIENTS
+        scribbled_patients, mask_patients, tested = PROTOCOLS[protocol][2:]
         test = [f for f in images if patient(f) in tested][: args.test or None]
         train = link_folder(run_dir / "train_images", [f for f in images if patient(f) in scribbled_patients])
         test_dir = link_folder(run_dir / "test_images", test)

@@ -32,6 +32,7 @@ from . import io
 from .errors import DataError, LabelError
 
 __all__ = [
+    "confusion_matrix",
     "dice_per_class",
     "evaluate_pairs",
     "format_table",
@@ -59,6 +60,22 @@ def _check_pair(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> tuple[np
     return pred, truth
 
 
+def confusion_matrix(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> np.ndarray:
+    """Voxel counts (n_classes, n_classes), int64: row = true class, column = predicted class.
+
+    Raises
+    ------
+    DataError
+        If the shapes differ.
+    LabelError
+        If a value is outside ``0..n_classes - 1``.
+    """
+    pred, truth = _check_pair(pred, truth, n_classes)
+    # one pass over the voxels, from joint indices
+    joint = truth.astype(np.int64).ravel() * n_classes + pred.astype(np.int64).ravel()
+    return np.bincount(joint, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
 def dice_per_class(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> np.ndarray:
     """Dice coefficient of each structure.
 
@@ -82,10 +99,7 @@ def dice_per_class(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> np.nd
     LabelError
         If a value is outside ``0..n_classes - 1``.
     """
-    pred, truth = _check_pair(pred, truth, n_classes)
-    # One pass over the voxels: the confusion matrix from joint indices.
-    joint = pred.astype(np.int64).ravel() * n_classes + truth.astype(np.int64).ravel()
-    confusion = np.bincount(joint, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    confusion = confusion_matrix(pred, truth, n_classes)
     inter = np.diag(confusion).astype(np.float64)
     sizes = confusion.sum(axis=1) + confusion.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -181,3 +181,14 @@ def test_hd95_speed_realistic_volume():
     hd = metrics.hd95_per_class(pred, truth, 4, (10.0, 1.25, 1.25))
     # a translation by 3 voxels moves every surface voxel onto the other surface: distances <= 3.75 mm
     assert np.all(hd > 0) and np.all(hd <= 3.75 + 1e-9)
+
+
+def test_confusion_matrix_rows_are_the_truth_and_columns_the_prediction():
+    from napari_scribbleseg.metrics import confusion_matrix
+
+    truth = np.array([0, 1, 1, 2, 2, 2])
+    pred = np.array([0, 1, 2, 2, 2, 0])
+    m = confusion_matrix(pred, truth, 3)
+    assert m.tolist() == [[1, 0, 0], [0, 1, 1], [1, 0, 2]]
+    with pytest.raises(LabelError):
+        confusion_matrix(np.array([3]), np.array([0]), 3)
