@@ -97,6 +97,12 @@ class PreprocessConfig:
         min=0.0,
         max=1.0,
     )
+    convex: str = _f(
+        "",
+        "structures (class names, comma-separated) drawn convex in every slice, such as a heart cavity "
+        "with its papillary muscles (the ACDC convention): pseudo-labels and predictions are filled to "
+        "the convex hull of their largest piece per slice",
+    )
     keep_largest: bool = _f(
         True,
         "prediction drops far-away blobs: the largest 3D component of all structures together and of each "

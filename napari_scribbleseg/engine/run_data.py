@@ -116,6 +116,7 @@ def prepare_run(
     config: TrainConfig,
     n_classes: int,
     prior_from_pseudo: bool = False,
+    convex: Sequence[int] = (),
 ) -> RunData:
     """Slice every volume at ``target_spacing``, split off validation volumes and build the samplers.
 
@@ -123,7 +124,8 @@ def prepare_run(
     With ``prior_from_pseudo`` and no ``unpaired`` masks, the pseudo-labels of the training volumes are
     the unpaired masks: a shape prior for a user who has only scribbles (#9 point 3). They are propagated
     from the scribbles of the very images the segmentor sees, so the prior is weaker than the paper's
-    masks of other patients (001 Sec. III), but it needs nothing the user did not draw.
+    masks of other patients (001 Sec. III), but it needs nothing the user did not draw. ``convex``: the
+    structures whose pseudo-labels are filled to their convex hull per slice (:func:`pseudo_labels`).
 
     Raises
     ------
@@ -136,7 +138,7 @@ def prepare_run(
     pseudo: dict[int, np.ndarray] = {}
     if pre.pseudo_labels:
         t0 = time.monotonic()
-        pseudo = pseudo_labels(cases, train_ids, pre, n_classes)
+        pseudo = pseudo_labels(cases, train_ids, pre, n_classes, convex)
         info = (
             f"pseudo-labels: the scribbles of {len(pseudo)} of {len(train_ids)} training volumes propagated "
             f"in {time.monotonic() - t0:.0f} s (--pseudo-labels false turns them off)",
@@ -172,35 +174,46 @@ PSEUDO_LABEL_VOXELS = 150_000
 
 
 def pseudo_labels(
-    cases: Sequence[Case], ids: Sequence[int], pre: PreprocessConfig, n_classes: int
+    cases: Sequence[Case],
+    ids: Sequence[int],
+    pre: PreprocessConfig,
+    n_classes: int,
+    convex: Sequence[int] = (),
 ) -> dict[int, np.ndarray]:
     """Dense pseudo-labels (class indices) of the scribbled ``cases[ids]``: their scribbles propagated.
 
-    Voxels less probable than ``pre.pseudo_confidence`` are ``IGNORE`` (not annotated).
+    The ``convex`` structures are filled to their convex hull per slice where nobody scribbled
+    (:func:`~napari_scribbleseg.inference.postprocess.fill_convex`): the walk follows intensity edges and
+    leaves a cavity's papillary muscles out. Voxels less probable than ``pre.pseudo_confidence`` are
+    ``IGNORE`` (not annotated).
 
     Volumes with a dense mask need none; a volume whose scribbles cannot be propagated (no background
     or no structure scribbled) gets none and trains on its scribbles alone.
     """
     from ..data.slices import choose_slice_axis
-    from ..scribbles.propagate import propagate_scribbles
+    from ..inference.postprocess import fill_convex
+    from ..scribbles.propagate import merge_annotators, propagate_scribbles
 
     out = {}
     for i in ids:
         c = cases[i]
         if c.mask is not None or not c.scribbles:
             continue
+        axis = choose_slice_axis(c.spacing, pre.slice_axis)
         try:
             probs = propagate_scribbles(
                 c.image,
                 c.scribbles,
                 n_classes,
-                slice_axis=choose_slice_axis(c.spacing, pre.slice_axis),
+                slice_axis=axis,
                 spacing=c.spacing,
                 max_voxels=PSEUDO_LABEL_VOXELS,
             )
         except DataError:
             continue
         labels = probs.argmax(0).astype(np.int8)
+        if convex:
+            labels = fill_convex(labels, convex, axis, locked=merge_annotators(c.scribbles) > 0)
         if pre.pseudo_confidence > 0:
             labels[probs.max(0) < pre.pseudo_confidence] = IGNORE
         out[i] = labels

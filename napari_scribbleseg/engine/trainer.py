@@ -28,7 +28,7 @@ from ..data.dataset import Case, median_in_plane_spacing
 from ..devices import autocast_dtype, configure_threads, resolve_device
 from ..errors import ConfigError, ScribbleSegError
 from ..inference import Predictor
-from ..inference.postprocess import KeepLargest
+from ..inference.postprocess import KeepLargest, convex_classes
 from .distributed import any_rank_stops, init_distributed, wrap_ddp
 from .events import CheckpointSaved, Event, Failed, Finished, Preview, Progress, Started, Validation
 from .method_choice import resolve_method
@@ -101,6 +101,7 @@ class Trainer:
         self.n_classes = len(self.class_names)
         if self.n_classes < 2:
             raise ConfigError("need at least two classes (background and one structure)")
+        self.convex = convex_classes(self.pre.convex, self.class_names)
         self.out_dir = Path(out_dir) if out_dir else None
         self.resume = Path(resume) if resume else None
         self.start_time = start_time
@@ -178,6 +179,7 @@ class Trainer:
         run = prepare_run(
             *(self.cases, self.unpaired, self.unlabeled, self.pre, self.target_spacing, cfg, self.n_classes),
             prior_from_pseudo=needs_unpaired_masks(self.method_cls),
+            convex=self.convex,
         )
         self.prepared, self.train_ids, self.val_ids = run.prepared, run.train_ids, run.val_ids
         self.sampler, self.mask_sampler = run.sampler, run.mask_sampler
@@ -366,7 +368,8 @@ class Trainer:
         have them (see :func:`.validation.validate`).
         """
         val = [self.prepared[i] for i in self.val_ids]
-        return validate(self.segmentor, val, self.n_classes, self.device, self.amp, self.pre.keep_largest)
+        args = (self.n_classes, self.device, self.amp, self.pre.keep_largest, self.convex)
+        return validate(self.segmentor, val, *args)
 
     def _preview(self, t0: float) -> Preview | None:
         req = self.preview_request or default_preview_slice(self.prepared, self.train_ids)

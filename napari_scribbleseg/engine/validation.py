@@ -57,10 +57,12 @@ def validate(
     device: Any,
     amp: Any,
     keep_largest: bool,
+    convex: Sequence[int] = (),
 ) -> tuple[float, dict[str, float]]:
     """Partial CE on the scribbles of ``cases`` (the selection score), and Dice against dense masks.
 
-    The segmentor is put in eval mode while predicting and back in its former mode afterwards.
+    The segmentor is put in eval mode while predicting and back in its former mode afterwards. Masks
+    get the post-processing of predictions (``keep_largest``, the ``convex`` structures' hulls).
 
     Returns
     -------
@@ -92,7 +94,7 @@ def validate(
                 n_sum += int(ann.sum())
                 if pc.dense[a]:
                     if mask is None:
-                        mask = probabilities_to_mask(probs, keep_largest)
+                        mask = probabilities_to_mask(probs, keep_largest, convex, slice_axis=0)
                     dice_scores.extend(_dice_of_present(mask, truth, n_classes))
     finally:
         segmentor.train(was_training)

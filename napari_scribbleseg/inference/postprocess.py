@@ -7,12 +7,22 @@ the same probabilities.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["KeepLargest", "entropy", "keep_largest_component", "probabilities_to_mask"]
+from ..errors import ConfigError
+
+__all__ = [
+    "KeepLargest",
+    "convex_classes",
+    "entropy",
+    "fill_convex",
+    "keep_largest_component",
+    "probabilities_to_mask",
+]
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,13 @@ class KeepLargest:
         return cls(bool(entry.get("foreground", False)), keep)
 
 
-def probabilities_to_mask(probs: np.ndarray, keep_largest: bool | KeepLargest) -> np.ndarray:
+def probabilities_to_mask(
+    probs: np.ndarray,
+    keep_largest: bool | KeepLargest,
+    convex: Sequence[int] = (),
+    slice_axis: int = 0,
+    locked: np.ndarray | None = None,
+) -> np.ndarray:
     """The mask (mask encoding, uint8) of class probabilities.
 
     Parameters
@@ -61,6 +77,10 @@ def probabilities_to_mask(probs: np.ndarray, keep_largest: bool | KeepLargest) -
     keep_largest
         A :class:`KeepLargest` rule (what a trained model decided), or ``True`` for the largest connected
         component of all structures together (:func:`keep_largest_component`), ``False`` for none.
+    convex, slice_axis, locked
+        Structures filled to their convex hull in every slice along ``slice_axis`` (of the mask), after
+        the component clean-up; ``locked`` voxels (the user's scribbles) keep their label
+        (:func:`fill_convex`).
 
     Returns
     -------
@@ -69,10 +89,77 @@ def probabilities_to_mask(probs: np.ndarray, keep_largest: bool | KeepLargest) -
     """
     mask = np.asarray(probs).argmax(0).astype(np.uint8)
     if isinstance(keep_largest, KeepLargest):
-        return keep_largest.apply(mask)
-    if keep_largest:
+        mask = keep_largest.apply(mask)
+    elif keep_largest:
         mask = keep_largest_component(mask)
+    if convex:
+        mask = fill_convex(mask, convex, slice_axis, locked)
     return mask
+
+
+def convex_classes(names: str, class_names: Sequence[str]) -> tuple[int, ...]:
+    """Class indices of the comma-separated structure ``names`` (``PreprocessConfig.convex``).
+
+    Raises
+    ------
+    ConfigError
+        A name that is not one of ``class_names``' structures (the background cannot be convex).
+    """
+    out = []
+    for name in (n.strip() for n in names.split(",")):
+        if not name:
+            continue
+        if name not in class_names[1:]:
+            raise ConfigError(
+                f"convex: {name!r} is not a structure (structures: {', '.join(class_names[1:])})"
+            )
+        out.append(list(class_names).index(name))
+    return tuple(dict.fromkeys(out))
+
+
+def fill_convex(
+    mask: np.ndarray, classes: Sequence[int], axis: int, locked: np.ndarray | None = None
+) -> np.ndarray:
+    """Each of ``classes`` filled to the convex hull of its largest piece, slice by slice along ``axis``.
+
+    For structures the user declares convex in cross-section, such as a heart cavity contoured with its
+    papillary muscles and trabeculations, as in ACDC (Bernard et al. 2018) and most cine-MRI conventions:
+    the scribbles and the image edges alone put those dark muscles into the myocardium. Voxels inside the
+    hull take the structure whatever they were, except ``locked`` ones (what the user annotated). Other
+    pieces of the structure in the slice stay as they are. A 2D ``mask`` is one slice (``axis`` ignored).
+
+    Parameters
+    ----------
+    mask
+        Labels (class indices), 2D or 3D; values outside the classes (such as ``IGNORE``) are kept.
+    classes
+        Structures to fill, in order (a later one wins where hulls overlap).
+    axis
+        The slice axis of a 3D ``mask``.
+    locked
+        Boolean, shaped like ``mask``: voxels never changed.
+    """
+    from scipy import ndimage
+    from skimage.morphology import convex_hull_image
+
+    out = np.array(mask, copy=True)
+    if not classes:
+        return out
+    view = out[None] if out.ndim == 2 else np.moveaxis(out, axis, 0)
+    keep = None if locked is None else (locked[None] if out.ndim == 2 else np.moveaxis(locked, axis, 0))
+    for k in classes:
+        for z in range(view.shape[0]):
+            piece = view[z] == k
+            if piece.sum() < 3:
+                continue
+            lab, n = ndimage.label(piece)
+            if n > 1:
+                piece = lab == int(np.bincount(lab.ravel())[1:].argmax()) + 1
+            hull = convex_hull_image(piece)
+            if keep is not None:
+                hull &= ~keep[z]
+            view[z][hull] = k
+    return out
 
 
 def keep_largest_component(mask: np.ndarray, structure: int | None = None) -> np.ndarray:

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from ..config import PreprocessConfig, from_dict
-from ..data.slices import SliceGeometry, from_slices, normalize_intensity, to_slices
-from ..errors import CheckpointError, DataError
+from ..data.slices import SliceGeometry, choose_slice_axis, from_slices, normalize_intensity, to_slices
+from ..errors import CheckpointError, ConfigError, DataError
 from .fusion import fuse_with_scribbles
-from .postprocess import KeepLargest, probabilities_to_mask
+from .postprocess import KeepLargest, convex_classes, probabilities_to_mask
 from .slicewise import predict_stack
 
 
@@ -46,6 +46,10 @@ class Predictor:
         )
         if not self.pre.keep_largest:
             self.keep_largest = False
+        try:
+            self.convex = convex_classes(self.pre.convex, self.class_names)
+        except ConfigError as exc:
+            raise CheckpointError(f"model metadata (meta.json): {exc}") from None
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Predictor:
@@ -145,14 +149,21 @@ class Predictor:
             return from_slices(probs, geom), {k: from_slices(v, geom)[0] for k, v in att.items()}
         return from_slices(out, geom)
 
-    def to_mask(self, probs: np.ndarray) -> np.ndarray:
+    def to_mask(
+        self, probs: np.ndarray, slice_axis: int | None = None, locked: np.ndarray | None = None
+    ) -> np.ndarray:
         """The post-processed mask (uint8) of probabilities from :meth:`predict_proba`.
 
         :func:`~.postprocess.probabilities_to_mask` with the clean-up the training run chose on its
         validation volumes (``meta.json`` ``postprocess``); models saved before that was recorded keep
-        the largest component of all structures together when ``keep_largest`` is on.
+        the largest component of all structures together when ``keep_largest`` is on. The model's
+        ``convex`` structures are filled per slice along ``slice_axis`` (default: the model's, else the
+        last axis), except where ``locked`` (the user's scribbles).
         """
-        return probabilities_to_mask(probs, keep_largest=self.keep_largest)
+        if slice_axis is None:
+            slice_axis = -1 if self.pre.slice_axis is None else self.pre.slice_axis
+        axis = slice_axis % probs[0].ndim
+        return probabilities_to_mask(probs, self.keep_largest, self.convex, axis, locked)
 
     def predict(
         self,
@@ -182,7 +193,13 @@ class Predictor:
         """
         probs = self.predict_proba(image, spacing, progress=progress, source=source)
         probs = self._with_scribbles(probs, image, spacing, scribbles, source)
-        return self.to_mask(probs), probs
+        return self._mask(probs, spacing, scribbles), probs
+
+    def _mask(
+        self, probs: np.ndarray, spacing: tuple[float, ...], scribbles: np.ndarray | None
+    ) -> np.ndarray:
+        axis = choose_slice_axis(spacing, self.pre.slice_axis)
+        return self.to_mask(probs, axis, None if scribbles is None else np.asarray(scribbles) > 0)
 
     def _with_scribbles(
         self,
@@ -218,4 +235,4 @@ class Predictor:
             return mask, probs, {}
         probs, att = self.predict_proba(image, spacing, attention=True, progress=progress, source=source)
         probs = self._with_scribbles(probs, image, spacing, scribbles, source)
-        return self.to_mask(probs), probs, att
+        return self._mask(probs, spacing, scribbles), probs, att
