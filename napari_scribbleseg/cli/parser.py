@@ -201,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--beta", type=float, default=None, help="edge sensitivity of the walk (default 2000)")
     pg.add_argument("--slice-axis", type=int, default=None, help="axis scribbled slice by slice")
     pg.add_argument("--keep-all", action="store_true", help="keep every connected component")
+    pg.add_argument(
+        "--convex",
+        default=None,
+        metavar="STRUCTURES",
+        help="structures (comma-separated names) filled to their convex hull per slice, as train's --convex",
+    )
     pg.add_argument("--config", default=None, metavar="FILE")
     _add_input_choice(pg)
     _add_format(pg)

@@ -14,8 +14,8 @@ def cmd_propagate(opts: dict[str, Any]) -> int:
     """``scribbleseg propagate``: each image's scribbles spread over its volume, one mask file per image."""
     from .. import io
     from ..data.slices import choose_slice_axis
-    from ..inference.postprocess import probabilities_to_mask
-    from ..scribbles.propagate import DEFAULT_BETA, propagate_scribbles
+    from ..inference.postprocess import convex_classes, probabilities_to_mask
+    from ..scribbles.propagate import DEFAULT_BETA, merge_annotators, propagate_scribbles
     from .train import _class_names
 
     require(opts, "images", "scribbles", "out")
@@ -26,6 +26,7 @@ def cmd_propagate(opts: dict[str, Any]) -> int:
     classes = _class_names(opts, [], scribble_files)
     out = Path(opts["out"])
     beta = float(opts.get("beta") or DEFAULT_BETA)
+    convex = convex_classes(opts.get("convex") or "", classes)
     protected = io.input_files(images) + scribble_files + [io.sidecar_path(f) for f in scribble_files]
     fmts = {f: io.output_format(opts.get("format"), f) for f in images}
     for f in images:
@@ -42,18 +43,15 @@ def cmd_propagate(opts: dict[str, Any]) -> int:
         scribbles = [
             io.read_labels(f, kind="scribbles", n_classes=len(classes), reference=vol).data for f in files
         ]
+        axis = choose_slice_axis(vol.spacing, opts.get("slice_axis"))
         try:
             probs = propagate_scribbles(
-                vol.data,
-                scribbles,
-                len(classes),
-                slice_axis=choose_slice_axis(vol.spacing, opts.get("slice_axis")),
-                spacing=vol.spacing,
-                beta=beta,
+                vol.data, scribbles, len(classes), slice_axis=axis, spacing=vol.spacing, beta=beta
             )
+            locked = merge_annotators(scribbles) > 0
         except DataError as exc:
             raise DataError(f"{img_path}: {exc}") from None
-        mask = probabilities_to_mask(probs, keep_largest=not opts.get("keep_all"))
+        mask = probabilities_to_mask(probs, not opts.get("keep_all"), convex, axis, locked)
         io.write_mask(
             dest[img_path],
             mask,

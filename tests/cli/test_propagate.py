@@ -52,3 +52,26 @@ def test_propagate_names_an_image_without_scribbles(dataset, capsys):
     )
     assert rc == 1
     assert "no scribbles named c0.nii.gz" in capsys.readouterr().err
+
+
+def _propagate(dataset, out, *extra):
+    args = ["propagate", str(dataset / "train/images"), "--scribbles", str(dataset / "train/scribbles")]
+    return main([*args, "--classes", "background,ring,disk", "--out", str(out), *extra])
+
+
+def test_propagate_fills_convex_structures_but_keeps_the_scribbles(dataset, capsys):
+    assert _propagate(dataset, dataset / "plain") == 0
+    assert _propagate(dataset, dataset / "hull", "--convex", "ring") == 0
+    plain = io.read_labels(dataset / "plain/c0.nii.gz", kind="mask").data
+    hull = io.read_labels(dataset / "hull/c0.nii.gz", kind="mask").data
+    scr = io.read_labels(dataset / "train/scribbles/c0.nii.gz", kind="scribbles").data
+    # the ring's hull is the whole disk: only the disk voxels someone scribbled stay disk
+    assert (plain == 2).sum() > 3 * (scr == 3).sum()
+    np.testing.assert_array_equal(hull == 2, scr == 3)
+    assert ((hull == 1) >= (plain > 0) & (scr != 3)).all()
+
+
+def test_propagate_names_an_unknown_convex_structure(dataset, capsys):
+    assert _propagate(dataset, dataset / "hull", "--convex", "LV") == 1
+    assert "convex: 'LV' is not a structure (structures: ring, disk)" in capsys.readouterr().err
+    assert not (dataset / "hull").exists()
