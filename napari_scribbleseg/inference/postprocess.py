@@ -131,7 +131,8 @@ def fill_convex(
     Parameters
     ----------
     mask
-        Labels (class indices), 2D or 3D; values outside the classes (such as ``IGNORE``) are kept.
+        Labels (class indices), 2D or 3D; ``IGNORE`` voxels count as no structure (inside a hull they
+        take it, elsewhere they stay).
     classes
         Structures to fill, in order (a later one wins where hulls overlap).
     axis
