@@ -307,6 +307,28 @@ def test_propagate_gives_a_prediction_without_training(session, paint_scribbles,
         assert 2 * (p & t).sum() / (p.sum() + t.sum()) > 0.8
 
 
+def test_propagate_fills_the_settings_convex_structures(session, paint_scribbles, qtbot, monkeypatch):
+    from napari_scribbleseg._napari.panels import predict
+
+    viewer, widget, image, mask, path, aff = session
+    layer, geom = paint_scribbles(viewer, widget, mask)
+    scribbled_disk = geom.from_napari(np.asarray(layer.data)) == 3
+    errors = []
+    monkeypatch.setattr(predict, "notify_error", errors.append)
+    widget.settings.pre_form.set_values({"convex": "LV"})
+    widget.files.propagate_btn.click()
+    assert errors == ["convex: 'LV' is not a structure (structures: ring, disk)"]
+    assert widget.data.prediction_layer() is None
+    widget.settings.pre_form.set_values({"convex": "ring"})
+    widget.files.propagate_btn.click()
+    qtbot.waitUntil(
+        lambda: not widget.busy and widget.data.prediction_layer() is not None, timeout=TIMEOUT_MS
+    )
+    pred = geom.from_napari(np.asarray(widget.data.prediction_layer().data))
+    # the ring's hull covers the disk: only the disk voxels the user painted stay disk
+    np.testing.assert_array_equal(pred == 2, scribbled_disk)
+
+
 def test_predict_suggests_unscribbled_slices_and_jumps_there(session, paint_scribbles, qtbot):
     viewer, widget, image, mask, path, aff = session
     layer, geom = paint_scribbles(viewer, widget, mask)

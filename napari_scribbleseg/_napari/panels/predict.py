@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from qtpy.QtWidgets import QCheckBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
 
 from ...engine.prediction import PredictItem
+from ...errors import ScribbleSegError
 from ...scribbles.propagate import merge_annotators
 from .. import layers as L
 from ..preferences import last_folder, remember_folder
@@ -128,6 +130,7 @@ class PredictPanel(QGroupBox):
     def propagate(self) -> None:
         """Spread the chosen image's scribbles (and every other open image's, if asked) in a worker."""
         from ...engine.propagation import propagate_cases
+        from ...inference.postprocess import convex_classes
 
         image = self._ready_image()
         if image is None:
@@ -140,17 +143,20 @@ class PredictPanel(QGroupBox):
         if not sets:
             notify_error(f"no scribbles on {image.name}: paint background and structures on a few slices")
             return
+        class_names = self.data.class_names()
         try:
             cases = [L.case_from_layers(im, scribbles) for im, scribbles in sets]
-        except ValueError as exc:
+            # the training options' convex structures apply to propagated masks too, as in train
+            convex = convex_classes(self.settings.preprocess_config().convex, class_names)
+        except (ValueError, ScribbleSegError) as exc:
             notify_error(str(exc))
             return
         self.status.busy("propagating scribbles…", determinate=True)
         self.ctx.runner.start(
             "propagate",
-            propagate_cases,
+            partial(propagate_cases, convex=convex),
             cases,
-            self.data.class_names(),
+            class_names,
             progress=self._relay.progress.emit,
             on_returned=self._on_predicted,
         )
