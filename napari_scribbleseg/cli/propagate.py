@@ -13,9 +13,9 @@ from .options import require
 def cmd_propagate(opts: dict[str, Any]) -> int:
     """``scribbleseg propagate``: each image's scribbles spread over its volume, one mask file per image."""
     from .. import io
-    from ..data.slices import choose_slice_axis
-    from ..inference.postprocess import convex_classes, probabilities_to_mask
-    from ..scribbles.propagate import DEFAULT_BETA, merge_annotators, propagate_scribbles
+    from ..engine.propagation import propagated_mask
+    from ..inference.postprocess import convex_classes
+    from ..scribbles.propagate import DEFAULT_BETA
     from .train import _class_names
 
     require(opts, "images", "scribbles", "out")
@@ -43,15 +43,15 @@ def cmd_propagate(opts: dict[str, Any]) -> int:
         scribbles = [
             io.read_labels(f, kind="scribbles", n_classes=len(classes), reference=vol).data for f in files
         ]
-        axis = choose_slice_axis(vol.spacing, opts.get("slice_axis"))
+        post = {
+            "slice_axis": opts.get("slice_axis"),
+            "keep_largest": not opts.get("keep_all"),
+            "convex": convex,
+        }
         try:
-            probs = propagate_scribbles(
-                vol.data, scribbles, len(classes), slice_axis=axis, spacing=vol.spacing, beta=beta
-            )
-            locked = merge_annotators(scribbles) > 0
+            mask = propagated_mask(vol.data, scribbles, len(classes), vol.spacing, beta=beta, **post)
         except DataError as exc:
             raise DataError(f"{img_path}: {exc}") from None
-        mask = probabilities_to_mask(probs, not opts.get("keep_all"), convex, axis, locked)
         io.write_mask(
             dest[img_path],
             mask,
