@@ -59,6 +59,11 @@ if TYPE_CHECKING:
     import napari
 
 
+def _unproxied(obj: Any) -> Any:
+    """The object behind napari's plugin proxy (each attribute access through it makes a new proxy)."""
+    return getattr(obj, "__wrapped__", obj)
+
+
 class ScribbleSegWidget(QWidget):
     """Scribble-supervised segmentation of the volumes open in ``napari_viewer``.
 
@@ -265,7 +270,8 @@ class ScribbleSegWidget(QWidget):
         if kind == "inserted" and layer is not None:
             self._watch_layer(layer)
         elif kind == "removed" and layer is not None:  # let the removed layer (and its data) be freed
-            self._links = [(e, cb) for e, cb in self._links if e is not layer.events.name]
+            name_event = _unproxied(layer.events.name)
+            self._links = [(e, cb) for e, cb in self._links if _unproxied(e) is not name_event]
             layer.events.name.disconnect(self._refresh_layer_choices)
             self.autosaver.unwatch(layer)
             self.recovery.drop(layer)

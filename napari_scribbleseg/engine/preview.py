@@ -31,14 +31,16 @@ def make_preview(
     amp: Any,
     step: int,
     t0: float,
+    convex: Sequence[int] = (),
 ) -> Preview | None:
     """The :class:`Preview` event of slice ``request = (volume, slice)`` on the volume's in-plane grid.
 
     ``t0`` is the ``time.monotonic()`` at which :meth:`~.trainer.Trainer.fit` started (the event's clock).
 
         The slice index is clipped to the volume; an unknown volume gives ``None``. The segmentor runs in eval
-        mode and is put back in its former mode. The mask is :func:`probabilities_to_mask` without
-        ``keep_largest``: that step keeps 3D components and needs the whole volume, not one slice.
+    mode and is put back in its former mode. The mask is :func:`probabilities_to_mask` without
+    ``keep_largest`` (that step keeps 3D components and needs the whole volume, not one slice) but with
+    the ``convex`` structures filled, as a prediction of the volume would be.
     """
     vol, sl = request
     if not 0 <= vol < len(prepared):
@@ -53,5 +55,5 @@ def make_preview(
         segmentor.train(was_training)
     probs2d = to_in_plane(probs, pc.geometry)
     att2d = {name: to_in_plane(a, pc.geometry)[0] for name, a in att.items()}
-    mask = probabilities_to_mask(probs2d, keep_largest=False)
+    mask = probabilities_to_mask(probs2d, keep_largest=False, convex=convex)
     return Preview(step, time.monotonic() - t0, vol, sl, mask, probs2d.astype(np.float32), att2d)

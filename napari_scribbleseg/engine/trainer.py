@@ -373,7 +373,8 @@ class Trainer:
 
     def _preview(self, t0: float) -> Preview | None:
         req = self.preview_request or default_preview_slice(self.prepared, self.train_ids)
-        return make_preview(self.segmentor, self.prepared, req, self.device, self.amp, self.step, t0)
+        args = (self.segmentor, self.prepared, req, self.device, self.amp, self.step, t0)
+        return make_preview(*args, convex=self.convex)
 
     def metadata(self) -> dict[str, Any]:
         """JSON metadata stored with the model (:func:`.model_folder.run_metadata`)."""

@@ -352,3 +352,23 @@ def test_predict_suggests_unscribbled_slices_and_jumps_there(session, paint_scri
     assert first == suggested[0]
     shown = viewer.layers["case01"].world_to_data(viewer.dims.point)[0]
     assert round(float(shown)) == first.slice_index  # the slider moved to the suggested slice
+
+
+def test_a_removed_layer_is_unlinked_through_napari_plugin_proxies(make_napari_viewer, qtbot):
+    """napari hands plugins a proxy of the viewer; each attribute access through it is a new proxy object."""
+    from napari.utils._proxies import PublicOnlyProxy
+
+    from napari_scribbleseg._napari.widget import ScribbleSegWidget
+
+    viewer = make_napari_viewer()
+    widget = ScribbleSegWidget(PublicOnlyProxy(viewer))
+    viewer.window.add_dock_widget(widget)
+    qtbot.waitUntil(lambda: widget.ready, timeout=TIMEOUT_MS)
+    layer = viewer.add_image(np.zeros((4, 16, 16), np.float32), name="gone")
+
+    def links_to(lyr):
+        return [e for e, _ in widget._links if getattr(e, "__wrapped__", e) is lyr.events.name]
+
+    assert len(links_to(layer)) == 1
+    viewer.layers.remove(layer)
+    assert links_to(layer) == []

@@ -77,3 +77,19 @@ def test_a_model_with_a_convex_structure_predicts_its_hull(threshold_segmentor, 
 def test_a_model_naming_an_unknown_convex_structure_is_refused(threshold_segmentor, blob_classes):
     with pytest.raises(CheckpointError, match="meta.json.*'LV' is not a structure"):
         _predictor(threshold_segmentor, blob_classes, "LV")
+
+
+def test_the_training_preview_fills_the_convex_structures(threshold_segmentor, blob_volume, blob_classes):
+    from napari_scribbleseg.data.dataset import Case, prepare_case
+    from napari_scribbleseg.engine.preview import make_preview
+
+    image, _ = blob_volume()
+    image[9:13, 12:18] = 0.0  # the notch of background in the side of "big"
+    scribbles = np.zeros(image.shape, np.uint8)
+    scribbles[0, 0, :] = 1
+    case = Case(image, SPACING, [scribbles], name="blob")
+    pc = prepare_case(case, PreprocessConfig(patch_size=32), 1.0)
+    args = (threshold_segmentor, [pc], (0, 0), torch.device("cpu"), None, 0, 0.0)  # no far blob there
+    plain, convex = make_preview(*args), make_preview(*args, convex=(1,))
+    assert (plain.prediction[9:13, 12:18] == 0).all()
+    assert (convex.prediction[4:18, 4:18] == 1).all() and (convex.prediction[18:] == 0).all()
