@@ -6,6 +6,13 @@ For each folder of predicted masks (``scribbleseg predict`` output, mask encodin
 structures), sums the confusion matrix over its volumes against ``acdc-dev/labels`` (same file names) and
 prints it with each structure's pooled Dice, precision and recall. Over-segmentation shows as low
 precision, a boundary placed too far out as one structure's voxels counted under its neighbour.
+
+It also prints where the false MYO voxels on the background lie (in-plane distance to the true MYO:
+a one-pixel ring is a boundary's place, not a wrong region), the volume ratios of the epicardium
+(MYO ∪ LV) and the endocardium (LV), and, as a diagnostic only, the mean Dice of the same predictions
+with each slice's outer MYO ring that touches background given to background. That last figure is
+scored on the test masks to measure how much of the error is where one boundary runs; it is no
+post-processing (choosing it needs the masks). ``--out NAME`` also writes ``bench/results/NAME.md``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from common import cpu_flags
 
 from napari_scribbleseg.errors import DataError, LabelError
 from napari_scribbleseg.metrics import confusion_matrix
@@ -42,22 +50,88 @@ def confusion(pred_dir: Path, labels: Path) -> np.ndarray:
     return counts
 
 
+#: in-plane distance bands (pixels) of false MYO voxels on the background
+BANDS = ((0.0, 1.5), (1.5, 3.0), (3.0, np.inf))
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * (a & b).sum() / max(int(a.sum() + b.sum()), 1))
+
+
+def myo_boundary(pred_dir: Path, labels: Path) -> dict[str, float]:
+    """Where the false MYO voxels lie, the epi/endocardium volume ratios, and the thinner-MYO diagnostic.
+
+    Slices run along the last array axis (the dev data's slice axis). Shares are of the true MYO volume.
+    """
+    from scipy import ndimage as ndi
+
+    cross = ndi.generate_binary_structure(2, 1)
+    bands = np.zeros(len(BANDS))
+    volumes = np.zeros(4)  # predicted and true epicardium, predicted and true endocardium
+    dice_now, dice_thin, true_myo_total = [], [], 0
+    for f in sorted(pred_dir.glob("*.nii.gz")):
+        pred = np.asarray(nib.load(f).dataobj).astype(np.int16)
+        truth = np.asarray(nib.load(labels / f.name).dataobj).astype(np.int16)
+        true_myo_total += int((truth == 2).sum())
+        volumes += [
+            np.isin(pred, (2, 3)).sum(),
+            np.isin(truth, (2, 3)).sum(),
+            (pred == 3).sum(),
+            (truth == 3).sum(),
+        ]
+        thin = pred.copy()
+        for z in range(pred.shape[-1]):
+            p, t = thin[..., z], truth[..., z]
+            on_bg = (p == 2) & (t == 0)
+            if on_bg.any():
+                dist = ndi.distance_transform_edt(t != 2) if (t == 2).any() else np.inf
+                for i, (lo, hi) in enumerate(BANDS):
+                    bands[i] += (on_bg & (dist > lo) & (dist <= hi)).sum()
+            myo = p == 2
+            ring = myo & ~ndi.binary_erosion(myo, cross)
+            p[ring & ndi.binary_dilation(p == 0, cross)] = 0
+        dice_now.append(np.mean([_dice(pred == c, truth == c) for c in (1, 2, 3)]))
+        dice_thin.append(np.mean([_dice(thin == c, truth == c) for c in (1, 2, 3)]))
+    out = {
+        f"false MYO on background at {lo:g}-{hi:g} px": b / max(true_myo_total, 1)
+        for (lo, hi), b in zip(BANDS, bands, strict=True)
+    }
+    out["epicardium volume ratio"] = volumes[0] / max(volumes[1], 1)
+    out["endocardium volume ratio"] = volumes[2] / max(volumes[3], 1)
+    out["mean Dice"] = float(np.mean(dice_now))
+    out["mean Dice, MYO one pixel thinner on its background side (diagnostic)"] = float(np.mean(dice_thin))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pred", nargs="+", help="folders of predicted masks")
     p.add_argument("--labels", default=str(DEFAULT_LABELS), help="folder of the true masks")
+    p.add_argument("--out", default=None, help="also write bench/results/OUT.md")
     args = p.parse_args(argv)
+    lines = []
     for folder in args.pred:
         m = confusion(Path(folder), Path(args.labels))
-        print(f"== {folder}\ntrue \\ predicted  " + "  ".join(f"{n:>10}" for n in NAMES))
+        lines.append(f"== {folder}\ntrue \\ predicted  " + "  ".join(f"{n:>10}" for n in NAMES))
         for i, n in enumerate(NAMES):
-            print(f"{n:>17}  " + "  ".join(f"{v:>10}" for v in m[i]))
+            lines.append(f"{n:>17}  " + "  ".join(f"{v:>10}" for v in m[i]))
         for c in range(1, 4):
             tp = m[c, c]
-            print(
+            lines.append(
                 f"{NAMES[c]}: Dice {2 * tp / (m[c].sum() + m[:, c].sum()):.3f}, "
                 f"precision {tp / max(1, m[:, c].sum()):.3f}, recall {tp / max(1, m[c].sum()):.3f}"
             )
+        lines += [f"{k}: {v:.3f}" for k, v in myo_boundary(Path(folder), Path(args.labels)).items()]
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        flags = cpu_flags()
+        head = f"### Where the errors are (`python bench/confusion.py ... --out {args.out}`)\n\n"
+        head += f"Predictions made on a CPU with flags: {flags} (the flags do not change these counts).\n\n"
+        (Path(__file__).resolve().parent / "results" / f"{args.out}.md").write_text(
+            head + "```\n" + text + "\n```\n"
+        )
     return 0
 
 
