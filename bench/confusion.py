@@ -25,24 +25,30 @@ import numpy as np
 from common import cpu_flags
 
 from napari_scribbleseg.errors import DataError, LabelError
-from napari_scribbleseg.metrics import confusion_matrix
+from napari_scribbleseg.metrics import confusion_matrix, dice_per_class
 
 DEFAULT_LABELS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "acdc-dev" / "labels"
 NAMES = ("background", "RV", "MYO", "LV")
 
 
-def confusion(pred_dir: Path, labels: Path) -> np.ndarray:
-    """(4, 4) counts summed over the folder's volumes, rows the true class, columns the predicted one."""
-    counts = np.zeros((4, 4), np.int64)
+def volumes(pred_dir: Path, labels: Path) -> list[tuple[Path, np.ndarray, np.ndarray]]:
+    """``(file, prediction, truth)`` of every predicted volume of the folder, read once."""
     files = sorted(pred_dir.glob("*.nii.gz"))
     if not files:
         raise SystemExit(f"{pred_dir}: no .nii.gz predictions")
+    out = []
     for f in files:
         truth_file = labels / f.name
         if not truth_file.is_file():
             raise SystemExit(f"{truth_file}: no mask for the prediction {f}")
-        pred = np.asarray(nib.load(f).dataobj)
-        truth = np.asarray(nib.load(truth_file).dataobj)
+        out.append((f, np.asarray(nib.load(f).dataobj), np.asarray(nib.load(truth_file).dataobj)))
+    return out
+
+
+def confusion(pairs: list[tuple[Path, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """(4, 4) counts summed over the volumes, rows the true class, columns the predicted one."""
+    counts = np.zeros((4, 4), np.int64)
+    for f, pred, truth in pairs:
         try:
             counts += confusion_matrix(pred, truth, len(NAMES))
         except (DataError, LabelError) as exc:
@@ -54,11 +60,7 @@ def confusion(pred_dir: Path, labels: Path) -> np.ndarray:
 BANDS = ((0.0, 1.5), (1.5, 3.0), (3.0, np.inf))
 
 
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(int(a.sum() + b.sum()), 1))
-
-
-def myo_boundary(pred_dir: Path, labels: Path) -> dict[str, float]:
+def myo_boundary(pairs: list[tuple[Path, np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Where the false MYO voxels lie, the epi/endocardium volume ratios, and the thinner-MYO diagnostic.
 
     Slices run along the last array axis (the dev data's slice axis). Shares are of the true MYO volume.
@@ -69,9 +71,8 @@ def myo_boundary(pred_dir: Path, labels: Path) -> dict[str, float]:
     bands = np.zeros(len(BANDS))
     volumes = np.zeros(4)  # predicted and true epicardium, predicted and true endocardium
     dice_now, dice_thin, true_myo_total = [], [], 0
-    for f in sorted(pred_dir.glob("*.nii.gz")):
-        pred = np.asarray(nib.load(f).dataobj).astype(np.int16)
-        truth = np.asarray(nib.load(labels / f.name).dataobj).astype(np.int16)
+    for _, pred, truth in pairs:
+        pred, truth = pred.astype(np.int16), truth.astype(np.int16)
         true_myo_total += int((truth == 2).sum())
         volumes += [
             np.isin(pred, (2, 3)).sum(),
@@ -90,8 +91,8 @@ def myo_boundary(pred_dir: Path, labels: Path) -> dict[str, float]:
             myo = p == 2
             ring = myo & ~ndi.binary_erosion(myo, cross)
             p[ring & ndi.binary_dilation(p == 0, cross)] = 0
-        dice_now.append(np.mean([_dice(pred == c, truth == c) for c in (1, 2, 3)]))
-        dice_thin.append(np.mean([_dice(thin == c, truth == c) for c in (1, 2, 3)]))
+        dice_now.append(dice_per_class(pred, truth, len(NAMES)).mean())
+        dice_thin.append(dice_per_class(thin, truth, len(NAMES)).mean())
     out = {
         f"false MYO on background at {lo:g}-{hi:g} px": b / max(true_myo_total, 1)
         for (lo, hi), b in zip(BANDS, bands, strict=True)
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     lines = []
     for folder in args.pred:
-        m = confusion(Path(folder), Path(args.labels))
+        pairs = volumes(Path(folder), Path(args.labels))
+        m = confusion(pairs)
         lines.append(f"== {folder}\ntrue \\ predicted  " + "  ".join(f"{n:>10}" for n in NAMES))
         for i, n in enumerate(NAMES):
             lines.append(f"{n:>17}  " + "  ".join(f"{v:>10}" for v in m[i]))
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{NAMES[c]}: Dice {2 * tp / (m[c].sum() + m[:, c].sum()):.3f}, "
                 f"precision {tp / max(1, m[:, c].sum()):.3f}, recall {tp / max(1, m[c].sum()):.3f}"
             )
-        lines += [f"{k}: {v:.3f}" for k, v in myo_boundary(Path(folder), Path(args.labels)).items()]
+        lines += [f"{k}: {v:.3f}" for k, v in myo_boundary(pairs).items()]
         lines.append("")
     text = "\n".join(lines)
     print(text)
