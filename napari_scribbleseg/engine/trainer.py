@@ -8,7 +8,6 @@ thread and ends training after the current step, keeping the best model.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import gc
 import math
@@ -347,9 +346,7 @@ class Trainer:
         best = self.best_loss is None or loss < self.best_loss
         if best:
             self.best_loss, self.best_step = loss, self.step
-            self._best_state = copy.deepcopy(
-                {k: v.detach().cpu() for k, v in self.segmentor.state_dict().items()}
-            )
+            self._best_state = {k: v.detach().cpu().clone() for k, v in self.segmentor.state_dict().items()}
         ev = Validation(self.step, time.monotonic() - t0, loss, metrics, best)
         yield ev
         if best and self.out_dir is not None and not final:
