@@ -1,13 +1,17 @@
 """Benchmark on real cardiac cine MRI with expert scribbles (the development data, ``acdc-dev``).
 
-Runs the real CLI (``scribbleseg train / predict / evaluate``) in three protocols and scores 3D Dice and
-HD95 per structure on patients the run never trained on (checkpoints are selected on training patients):
+Runs the real CLI (``scribbleseg train / predict / evaluate``) in three protocols and two diagnostics and
+scores 3D Dice and HD95 per structure on patients the run never trained on (checkpoints are selected on
+training patients):
 
 - ``cohort``: the scribbles of patients 021-080 -> predict 081-100 (15 min, every method);
 - ``cohort-masks``: the scribbles of 021-050 + the dense masks of 051-080 as unpaired masks -> 081-100
   (the methods that use unpaired masks, and ``pce`` as the control);
 - ``cohort-mixed`` (a diagnostic): the cohort's sizes, but train and test patients drawn from every
   diagnosis block of ACDC (patients 1-15 of each block of 20 train, 16-20 test);
+- ``few`` (the choice of ``auto``): the scribbles of ``--patients N`` patients spread over 021-080 (both
+  frames: about 9 scribbled slices a volume) -> 081-100, 5 min; ``aag`` and ``crf``, the two methods
+  ``auto`` chooses between by the number of annotated slices;
 - ``interactive``: one volume alone (expert scribbles on 3 slices), 60 s, predict that volume; 20
   volumes, one per patient 081-100, end-diastole and end-systole alternating (``--all-frames``: all 40).
   The pseudo-method ``propagate`` runs ``scribbleseg propagate`` (no training) on the same scribbles.
@@ -56,7 +60,15 @@ PROTOCOLS = {
         None,
         [p for p in range(21, 101) if (p - 1) % 20 >= 15],
     ),
+    "few": (300, "aag,crf", None, None, range(81, 101)),  # scribbled: few_patients(--patients)
 }
+
+
+def few_patients(n: int) -> list[int]:
+    """``n`` patients spread evenly over 021-080, so every training diagnosis block is drawn from."""
+    if not 1 <= n <= 60:
+        raise SystemExit(f"--patients must be 1..60, not {n}")
+    return [21 + (i * 60) // n for i in range(n)]
 
 
 def cli(args: list[str], log: Path | None = None) -> str:
@@ -248,6 +260,8 @@ def run_protocol(protocol: str, method: str, args: argparse.Namespace, data: Pat
             runs.append(row)
     else:
         scribbled_patients, mask_patients, tested = PROTOCOLS[protocol][2:]
+        if protocol == "few":
+            scribbled_patients = few_patients(args.patients)
         test = [f for f in images if patient(f) in tested][: args.test or None]
         train = link_folder(run_dir / "train_images", [f for f in images if patient(f) in scribbled_patients])
         test_dir = link_folder(run_dir / "test_images", test)
@@ -313,12 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--protocol",
         default="interactive",
-        help="cohort, cohort-masks, cohort-mixed, interactive (comma list)",
+        help="cohort, cohort-masks, cohort-mixed, few, interactive (comma list)",
     )
     p.add_argument("--methods", default=None, help="comma list (default: the protocol's)")
     p.add_argument("--budget", type=float, default=None, help="seconds (default: 900 cohort, 60 interactive)")
     p.add_argument("--volumes", type=int, default=None, help="interactive: only the first N volumes")
     p.add_argument("--all-frames", action="store_true", help="interactive: all 40 volumes, not 20")
+    p.add_argument("--patients", type=int, default=3, help="few: how many scribbled patients (default 3)")
     p.add_argument("--test", type=int, default=None, help="cohort: only the first N test volumes")
     p.add_argument("--extra", default="", help="extra train options, e.g. '--precision fp32 --threads 1'")
     p.add_argument(
