@@ -9,9 +9,8 @@ training patients):
   (the methods that use unpaired masks, and ``pce`` as the control);
 - ``cohort-mixed`` (a diagnostic): the cohort's sizes, but train and test patients drawn from every
   diagnosis block of ACDC (patients 1-15 of each block of 20 train, 16-20 test);
-- ``few`` (the choice of ``auto``): the scribbles of ``--patients N`` patients spread over 021-080 (both
-  frames: about 9 scribbled slices a volume) -> 081-100, 5 min; ``aag`` and ``crf``, the two methods
-  ``auto`` chooses between by the number of annotated slices;
+- ``few`` (a diagnostic for ``auto``'s choice): the scribbles of ``--patients N`` patients spread over
+  021-080 (both frames: about 9 scribbled slices a volume) -> 081-100, 5 min; ``aag`` and ``crf``;
 - ``interactive``: one volume alone (expert scribbles on 3 slices), 60 s, predict that volume; 20
   volumes, one per patient 081-100, end-diastole and end-systole alternating (``--all-frames``: all 40).
   The pseudo-method ``propagate`` runs ``scribbleseg propagate`` (no training) on the same scribbles.

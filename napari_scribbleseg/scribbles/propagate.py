@@ -106,7 +106,7 @@ def propagate_scribbles(
         Tolerance of the conjugate-gradient solver.
     max_voxels
         Largest region solved at full resolution (default :data:`MAX_ROI_VOXELS`); a larger one is solved
-        on an in-plane grid coarse enough to fit and the probabilities are repeated back.
+        on an in-plane grid coarse enough to fit and the probabilities are interpolated back.
 
     Returns
     -------

@@ -62,7 +62,9 @@ def test_without_a_method_auto_chooses_and_says_so(dataset, tmp_path, capsys, ti
     args = ["train", str(d / "train/images"), "--scribbles", str(d / "train/scribbles")]
     assert main([*args, "--out", str(tmp_path / "m"), *tiny_args]) == 0
     out = capsys.readouterr().out
-    assert "method auto -> aag: 12 annotated slice(s) in 3 volume(s), fewer than 100" in out
+    assert (
+        "method auto -> aag: 12 annotated slice(s) in 3 volume(s), no unpaired masks: the shape prior" in out
+    )
     assert json.loads((tmp_path / "m/meta.json").read_text())["method"] == "aag"
 
 

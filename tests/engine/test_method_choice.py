@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from napari_scribbleseg.config import TrainConfig
 from napari_scribbleseg.engine import events as ev
-from napari_scribbleseg.engine import method_choice
 from napari_scribbleseg.engine.method_choice import AUTO, choose_method, resolve_method
 from napari_scribbleseg.engine.trainer import Trainer
 from napari_scribbleseg.errors import ConfigError
@@ -22,7 +23,8 @@ def test_auto_is_the_default_method():
     [
         (1, 3, False, None, True, "aag"),  # one volume, a few slices: the shape prior from pseudo-labels
         (1, 3, False, None, False, "crf"),  # ... unless pseudo-labels are off (no prior without masks)
-        (120, 952, False, None, True, "crf"),  # a scribbled cohort
+        (120, 952, False, None, True, "aag"),  # a scribbled cohort: the prior from pseudo-labels too
+        (120, 952, False, None, False, "crf"),  # no masks, no pseudo-labels: no shape prior
         (30, 300, True, None, True, "aag"),  # unpaired masks
         (1, 3, True, "pce", True, "pce"),  # continuing a folder
     ],
@@ -54,11 +56,11 @@ def test_a_named_method_is_kept_and_options_need_one():
 
 
 @pytest.mark.parametrize(
-    ("with_masks", "few", "expected"), [(False, 0, "crf"), (True, 0, "aag"), (False, 100, "aag")]
+    ("with_masks", "pseudo", "expected"), [(False, False, "crf"), (True, True, "aag"), (False, True, "aag")]
 )
 def test_the_trainer_resolves_auto_and_reports_it(
     with_masks,
-    few,
+    pseudo,
     expected,
     tiny_cases,
     tiny_masks,
@@ -67,9 +69,8 @@ def test_the_trainer_resolves_auto_and_reports_it(
     train_config,
     run_trainer,
     tmp_path,
-    monkeypatch,
 ):
-    monkeypatch.setattr(method_choice, "FEW_SLICES", few)  # the tiny cases have 12 annotated slices
+    pre = dataclasses.replace(pre, pseudo_labels=pseudo)
     unpaired = tiny_masks if with_masks else []
     trainer = Trainer(
         tiny_cases,

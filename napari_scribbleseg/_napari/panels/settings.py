@@ -185,7 +185,8 @@ class TrainingSettings(QWidget):
     def unpaired_source(self) -> UnpairedSource | None:
         """Where the chosen method's unpaired masks come from (``None`` if it uses none).
 
-        With ``auto`` the masks chosen here decide the method (aag with them, crf without).
+        With ``auto`` (which trains aag) the masks chosen here are the shape prior's real masks; without
+        them the propagated scribbles serve.
         """
         cls = self.method_class()
         if self.method_combo.currentText() == AUTO:
