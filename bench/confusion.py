@@ -69,12 +69,12 @@ def myo_boundary(pairs: list[tuple[Path, np.ndarray, np.ndarray]]) -> dict[str, 
 
     cross = ndi.generate_binary_structure(2, 1)
     bands = np.zeros(len(BANDS))
-    volumes = np.zeros(4)  # predicted and true epicardium, predicted and true endocardium
+    sizes = np.zeros(4)  # predicted and true epicardium, predicted and true endocardium
     dice_now, dice_thin, true_myo_total = [], [], 0
     for _, pred, truth in pairs:
         pred, truth = pred.astype(np.int16), truth.astype(np.int16)
         true_myo_total += int((truth == 2).sum())
-        volumes += [
+        sizes += [
             np.isin(pred, (2, 3)).sum(),
             np.isin(truth, (2, 3)).sum(),
             (pred == 3).sum(),
@@ -97,8 +97,8 @@ def myo_boundary(pairs: list[tuple[Path, np.ndarray, np.ndarray]]) -> dict[str, 
         f"false MYO on background at {lo:g}-{hi:g} px": b / max(true_myo_total, 1)
         for (lo, hi), b in zip(BANDS, bands, strict=True)
     }
-    out["epicardium volume ratio"] = volumes[0] / max(volumes[1], 1)
-    out["endocardium volume ratio"] = volumes[2] / max(volumes[3], 1)
+    out["epicardium volume ratio"] = sizes[0] / max(sizes[1], 1)
+    out["endocardium volume ratio"] = sizes[2] / max(sizes[3], 1)
     out["mean Dice"] = float(np.mean(dice_now))
     out["mean Dice, MYO one pixel thinner on its background side (diagnostic)"] = float(np.mean(dice_thin))
     return out
